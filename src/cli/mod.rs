@@ -1,0 +1,130 @@
+//! The command line: `run`, `validate`, `check`, `demo`, `sim` and `checkpoint`.
+
+mod check;
+mod checkpoint;
+mod demo;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{self, Config};
+use crate::telemetry::logging;
+
+/// Forwards the Own (formerly OwnBackup) event audit log to SIEMs, with a checkpointed
+/// cursor and at-least-once delivery.
+#[derive(Debug, Parser)]
+#[command(name = "own-audit-forwarder", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the configuration file is.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConfigArg {
+    /// The TOML configuration file; `OWN_AUDIT__...` variables override its fields.
+    #[arg(long, short, env = "OWN_AUDIT_CONFIG", default_value = "/etc/own-audit-forwarder/own-audit-forwarder.toml")]
+    config: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the daemon until SIGTERM or SIGINT.
+    Run(ConfigArg),
+    /// Check a configuration file and list every problem; exit 0 when it is valid.
+    Validate(ConfigArg),
+    /// Test the live setup: authenticate, fetch one page (moving no checkpoint), probe
+    /// each sink; print a report and exit 0 when everything works.
+    Check(ConfigArg),
+    /// Run the simulator and the real pipeline into ./demo-output/events.ndjson.
+    Demo(demo::DemoArgs),
+    /// Serve a simulated Own API (token and events endpoints) for tests and trials.
+    Sim(crate::sim::SimOptions),
+    /// Show or set a source's checkpoint.
+    #[command(subcommand)]
+    Checkpoint(checkpoint::CheckpointCommand),
+}
+
+impl Cli {
+    pub async fn run(self) -> anyhow::Result<ExitCode> {
+        match self.command {
+            Command::Run(args) => run(&args.config).await,
+            Command::Validate(args) => Ok(validate(&args.config)),
+            Command::Check(args) => check::run(&load(&args.config)?).await,
+            Command::Demo(args) => demo::run(args).await,
+            Command::Sim(options) => sim(options).await,
+            Command::Checkpoint(command) => command.run(),
+        }
+    }
+}
+
+fn load(path: &std::path::Path) -> anyhow::Result<Config> {
+    config::load(path).with_context(|| format!("cannot use the configuration {}", path.display()))
+}
+
+fn validate(path: &std::path::Path) -> ExitCode {
+    match config::load(path) {
+        Ok(config) => {
+            println!(
+                "{}: valid ({} source{}, {} sink{})",
+                path.display(),
+                config.sources.len(),
+                plural(config.sources.len()),
+                config.sinks.len(),
+                plural(config.sinks.len())
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("{}: {error}", path.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+async fn run(path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let config = load(path)?;
+    logging::init(config.telemetry.log_format, &config.telemetry.log_level);
+    let stop = CancellationToken::new();
+    let running = crate::daemon::start(&config, stop.clone()).await?;
+    wait_for_stop_signal().await?;
+    tracing::info!(grace = ?config.pipeline.shutdown_grace, "stopping: delivering what was fetched");
+    running.shutdown(config.pipeline.shutdown_grace).await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Waits for SIGTERM or SIGINT. SIGHUP is logged and otherwise ignored.
+pub(crate) async fn wait_for_stop_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
+    let mut hup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => return Ok(()),
+            _ = int.recv() => return Ok(()),
+            _ = hup.recv() => tracing::warn!(
+                "SIGHUP received: this version does not reload its configuration; restart the \
+                 daemon to apply changes"),
+        }
+    }
+}
+
+async fn sim(options: crate::sim::SimOptions) -> anyhow::Result<ExitCode> {
+    logging::init(config::LogFormat::Text, "info");
+    let handle = crate::sim::start(options).await.context("cannot start the simulator")?;
+    println!("simulated Own API listening on http://{}", handle.addr());
+    println!("  base_url  = \"{}\"", handle.base_url());
+    println!("  token_url = \"{}\"", handle.token_url());
+    wait_for_stop_signal().await?;
+    handle.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}

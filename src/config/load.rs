@@ -1,0 +1,430 @@
+//! Reading the file and the environment, and collecting every problem found.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::model::{Config, FileSinkConfig, KNOWN_REGIONS, Settings, SinkConfig, SourceConfig};
+
+/// The prefix of environment overrides: `OWN_AUDIT__TELEMETRY__LISTEN=...`.
+pub const ENV_PREFIX: &str = "OWN_AUDIT";
+
+/// Every problem found in a configuration, one line each.
+#[derive(Debug)]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let count = self.problems.len();
+        write!(f, "configuration has {count} problem{}:", if count == 1 { "" } else { "s" })?;
+        for problem in &self.problems {
+            write!(f, "\n  - {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl ConfigError {
+    fn one(problem: impl Into<String>) -> Self {
+        Self { problems: vec![problem.into()] }
+    }
+}
+
+/// Loads a TOML file merged with `OWN_AUDIT__...` environment overrides.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    if !path.exists() {
+        return Err(ConfigError::one(format!("{}: file not found", path.display())));
+    }
+    let built = config::Config::builder()
+        .add_source(config::File::from(path).format(config::FileFormat::Toml))
+        .add_source(env_overrides())
+        .build()
+        .map_err(|e| ConfigError::one(format!("{}: {e}", path.display())))?;
+    from_tree(built)
+}
+
+/// Loads a configuration from TOML text, with environment overrides.
+pub fn load_str(toml: &str) -> Result<Config, ConfigError> {
+    let built = config::Config::builder()
+        .add_source(config::File::from_str(toml, config::FileFormat::Toml))
+        .add_source(env_overrides())
+        .build()
+        .map_err(|e| ConfigError::one(e.to_string()))?;
+    from_tree(built)
+}
+
+fn env_overrides() -> config::Environment {
+    config::Environment::with_prefix(ENV_PREFIX)
+        .prefix_separator("__")
+        .separator("__")
+        .try_parsing(true)
+}
+
+fn from_tree(built: config::Config) -> Result<Config, ConfigError> {
+    let tree: Value = built.try_deserialize().map_err(|e| ConfigError::one(e.to_string()))?;
+    let Value::Object(mut top) = tree else {
+        return Err(ConfigError::one("the configuration must be a TOML table"));
+    };
+    let mut problems = Vec::new();
+
+    let sources = take_list(&mut top, "sources", &mut problems);
+    let sinks = take_list(&mut top, "sinks", &mut problems);
+    let settings: Option<Settings> = parse_part(Value::Object(top), "", &mut problems);
+
+    let sources: Vec<SourceConfig> = sources
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, v)| parse_part(v, &format!("sources[{i}]"), &mut problems))
+        .collect();
+    let sinks: Vec<SinkConfig> = sinks
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, v)| parse_sink(v, &format!("sinks[{i}]"), &mut problems))
+        .collect();
+
+    let config = settings.map(|s| Config {
+        state_dir: s.state_dir.unwrap_or_default(),
+        pipeline: s.pipeline,
+        telemetry: s.telemetry,
+        sources,
+        sinks,
+    });
+    if let Some(config) = &config {
+        validate(config, &mut problems);
+    }
+    match config {
+        Some(config) if problems.is_empty() => Ok(config),
+        _ => Err(ConfigError { problems }),
+    }
+}
+
+fn take_list(top: &mut serde_json::Map<String, Value>, key: &str, problems: &mut Vec<String>) -> Vec<Value> {
+    match top.remove(key) {
+        None => Vec::new(),
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            problems.push(format!(
+                "{key}: expected a list of tables ([[{key}]]), found {}",
+                kind_of(&other)
+            ));
+            Vec::new()
+        }
+    }
+}
+
+/// Deserializes one part, recording unknown fields and the first type error by path.
+fn parse_part<T: DeserializeOwned>(value: Value, prefix: &str, problems: &mut Vec<String>) -> Option<T> {
+    let mut unknown = Vec::new();
+    let mut note = |path: serde_ignored::Path<'_>| unknown.push(path.to_string());
+    let deserializer = serde_ignored::Deserializer::new(value, &mut note);
+    let parsed: Result<T, _> = serde_path_to_error::deserialize(deserializer);
+    for field in unknown {
+        problems.push(format!("{}: unknown field", join(prefix, &field)));
+    }
+    match parsed {
+        Ok(value) => Some(value),
+        Err(error) => {
+            let path = error.path().to_string();
+            let path = if path == "." { String::new() } else { path };
+            let at = join(prefix, &path);
+            let at = if at.is_empty() { "configuration".to_owned() } else { at };
+            problems.push(format!("{at}: {}", error.into_inner()));
+            None
+        }
+    }
+}
+
+fn parse_sink(value: Value, prefix: &str, problems: &mut Vec<String>) -> Option<SinkConfig> {
+    let Value::Object(mut fields) = value else {
+        problems.push(format!("{prefix}: expected a table, found {}", kind_of(&value)));
+        return None;
+    };
+    let kind = match fields.remove("type") {
+        Some(Value::String(kind)) => kind,
+        Some(other) => {
+            problems.push(format!("{prefix}.type: expected a string, found {}", kind_of(&other)));
+            return None;
+        }
+        None => {
+            problems.push(format!(
+                "{prefix}.type: missing; expected one of {}",
+                SinkConfig::TYPES.join(", ")
+            ));
+            return None;
+        }
+    };
+    let fields = Value::Object(fields);
+    match kind.as_str() {
+        "file" => parse_part::<FileSinkConfig>(fields, prefix, problems).map(SinkConfig::File),
+        other => {
+            problems.push(format!(
+                "{prefix}.type: unknown sink type {other:?}; expected one of {}",
+                SinkConfig::TYPES.join(", ")
+            ));
+            None
+        }
+    }
+}
+
+fn validate(config: &Config, problems: &mut Vec<String>) {
+    if config.state_dir.as_os_str().is_empty() {
+        problems.push("state_dir: missing; set the folder for checkpoints and dead letters".into());
+    }
+    if config.pipeline.channel_capacity == 0 {
+        problems.push("pipeline.channel_capacity: must be at least 1".into());
+    }
+    if config.sources.is_empty() {
+        problems.push("sources: none configured; add at least one [[sources]] table".into());
+    }
+    if config.sinks.is_empty() {
+        problems.push("sinks: none configured; add at least one [[sinks]] table".into());
+    }
+    check_unique(config.sources.iter().map(|s| s.name.as_str()), "sources", problems);
+    check_unique(config.sinks.iter().map(|s| s.name()), "sinks", problems);
+    for (i, source) in config.sources.iter().enumerate() {
+        validate_source(source, &format!("sources[{i}]"), problems);
+    }
+}
+
+fn validate_source(source: &SourceConfig, at: &str, problems: &mut Vec<String>) {
+    if !is_safe_name(&source.name) {
+        problems.push(format!(
+            "{at}.name: {:?} must be 1 to 64 characters of letters, digits, '-', '_' or '.'",
+            source.name
+        ));
+    }
+    match (&source.region, &source.base_url) {
+        (None, None) => problems.push(format!(
+            "{at}: set region (one of {}) or base_url",
+            KNOWN_REGIONS.join(", ")
+        )),
+        (Some(region), None) if !is_host_label(region) => problems.push(format!(
+            "{at}.region: {region:?} is not a host name label; known regions: {}",
+            KNOWN_REGIONS.join(", ")
+        )),
+        _ => {}
+    }
+    if let Some(url) = &source.base_url {
+        check_url(url, &format!("{at}.base_url"), problems);
+    }
+    check_url(&source.token_url, &format!("{at}.token_url"), problems);
+    if source.client_id.trim().is_empty() {
+        problems.push(format!("{at}.client_id: must not be empty"));
+    }
+    match (&source.api_token_file, &source.api_token_env) {
+        (None, None) => problems.push(format!(
+            "{at}: set api_token_file (a file holding the Own API token) or api_token_env"
+        )),
+        (Some(_), Some(_)) => problems.push(format!(
+            "{at}: set only one of api_token_file and api_token_env"
+        )),
+        _ => {}
+    }
+    if let Some(generated) = &source.api_token_generated_at
+        && generated.parse::<jiff::Timestamp>().is_err()
+    {
+        problems.push(format!(
+            "{at}.api_token_generated_at: {generated:?} is not an RFC 3339 time such as 2026-06-01T00:00:00Z"
+        ));
+    }
+    if source.poll_interval.is_zero() {
+        problems.push(format!("{at}.poll_interval: must be more than 0s"));
+    }
+    if source.request_timeout.is_zero() {
+        problems.push(format!("{at}.request_timeout: must be more than 0s"));
+    }
+    let refresh = &source.token_refresh;
+    if !(0.1..=0.95).contains(&refresh.fraction) {
+        problems.push(format!(
+            "{at}.token_refresh.fraction: {} is out of range; use 0.1 to 0.95",
+            refresh.fraction
+        ));
+    }
+    if refresh.min_interval > refresh.max_interval {
+        problems.push(format!(
+            "{at}.token_refresh.min_interval: must not exceed token_refresh.max_interval"
+        ));
+    }
+}
+
+fn check_url(url: &str, at: &str, problems: &mut Vec<String>) {
+    match reqwest::Url::parse(url) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {}
+        Ok(parsed) => problems.push(format!(
+            "{at}: scheme {:?} is not supported; use https:// (or http:// for local tests)",
+            parsed.scheme()
+        )),
+        Err(e) => problems.push(format!("{at}: {url:?} is not a valid URL ({e})")),
+    }
+}
+
+fn check_unique<'a>(names: impl Iterator<Item = &'a str>, list: &str, problems: &mut Vec<String>) {
+    let mut seen = HashSet::new();
+    for name in names {
+        if !seen.insert(name) {
+            problems.push(format!("{list}: the name {name:?} is used twice; names must be unique"));
+        }
+    }
+}
+
+/// A name that is safe as a file name and as a metric label value.
+pub(crate) fn is_safe_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name != "."
+        && name != ".."
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+fn is_host_label(label: &str) -> bool {
+    !label.is_empty()
+        && label.len() <= 63
+        && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+fn join(prefix: &str, path: &str) -> String {
+    match (prefix.is_empty(), path.is_empty()) {
+        (true, _) => path.to_owned(),
+        (false, true) => prefix.to_owned(),
+        (false, false) => format!("{prefix}.{path}"),
+    }
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "nothing",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a table",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+        state_dir = "/tmp/x"
+        [[sources]]
+        name = "a"
+        region = "app1"
+        api_token_file = "/tmp/token"
+        [[sinks]]
+        type = "file"
+        name = "f"
+        path = "-"
+    "#;
+
+    fn problems(toml: &str) -> Vec<String> {
+        load_str(toml).err().map(|e| e.problems).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_example_file_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/own-audit-forwarder.toml");
+        let config = load(&path).unwrap();
+        assert_eq!(config.sources[0].api_base(), "https://app1.owndata.com/api/v1/");
+        assert_eq!(config.sinks.len(), 1);
+    }
+
+    #[test]
+    fn a_minimal_file_gets_defaults() {
+        let config = load_str(MINIMAL).unwrap();
+        let source = &config.sources[0];
+        assert_eq!(source.token_url, crate::config::DEFAULT_TOKEN_URL);
+        assert_eq!(source.poll_interval, std::time::Duration::from_secs(60));
+        assert_eq!(source.start_from, crate::config::StartFrom::Beginning);
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_field() {
+        let found = problems(
+            r#"
+            state_dir = "/tmp/x"
+            colour = "blue"
+            [telemetry]
+            listen = "nowhere"
+            [[sources]]
+            name = "a"
+            region = "app1"
+            api_token_file = "/t"
+            pol_interval = "5s"
+            [[sources]]
+            name = "b"
+            base_url = "ftp://x"
+            api_token_env = "T"
+            poll_interval = "5 parsecs"
+            [[sinks]]
+            type = "fil"
+            name = "f"
+            [[sinks]]
+            type = "file"
+            name = "g"
+            path = "-"
+            fsync = "yes"
+            "#,
+        );
+        let joined = found.join("\n");
+        for expected in [
+            "colour: unknown field",
+            "telemetry.listen",
+            "sources[0].pol_interval: unknown field",
+            "sources[1].poll_interval",
+            "sinks[0].type: unknown sink type \"fil\"",
+            "sinks[1].fsync",
+        ] {
+            assert!(joined.contains(expected), "missing {expected:?} in:\n{joined}");
+        }
+    }
+
+    #[test]
+    fn semantic_problems_name_the_field() {
+        let found = problems(
+            r#"
+            [[sources]]
+            name = "bad name!"
+            start_from = "yesterday"
+            [sources.token_refresh]
+            fraction = 2.0
+            "#,
+        );
+        let joined = found.join("\n");
+        assert!(joined.contains("sources[0].start_from"), "{joined}");
+        let found = problems(
+            r#"
+            [[sources]]
+            name = "bad name!"
+            api_token_env = "X"
+            [sources.token_refresh]
+            fraction = 2.0
+            "#,
+        );
+        let joined = found.join("\n");
+        for expected in ["state_dir: missing", "sinks: none configured", "sources[0].name",
+            "sources[0]: set region", "sources[0].token_refresh.fraction"] {
+            assert!(joined.contains(expected), "missing {expected:?} in:\n{joined}");
+        }
+    }
+
+    #[test]
+    fn start_from_takes_an_id_as_number_or_text() {
+        let with = |v: &str| load_str(&MINIMAL.replace("api_token_file", &format!("start_from = {v}\napi_token_file"))).unwrap();
+        assert_eq!(with("42").sources[0].start_from, crate::config::StartFrom::EventId(42));
+        assert_eq!(with("\"42\"").sources[0].start_from, crate::config::StartFrom::EventId(42));
+    }
+
+    #[test]
+    fn duplicate_names_are_refused() {
+        let twice = MINIMAL.to_owned() + "[[sinks]]\ntype = \"file\"\nname = \"f\"\npath = \"-\"\n";
+        assert!(problems(&twice).iter().any(|p| p.contains("\"f\" is used twice")));
+    }
+}

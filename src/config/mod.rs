@@ -1,0 +1,13 @@
+//! Typed configuration: the TOML file, environment overrides and validation.
+//!
+//! Loading happens in two steps. The `config` crate merges the file with `OWN_AUDIT__...`
+//! environment variables into one tree; then each part of that tree is deserialized on
+//! its own, so that one bad source does not hide the problems of the next. Every problem
+//! found, unknown fields included, is collected and reported at once, each naming its
+//! field.
+
+mod load;
+mod model;
+
+pub use load::{ConfigError, load, load_str};
+pub use model::*;

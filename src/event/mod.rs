@@ -1,0 +1,122 @@
+//! The canonical event and its encoders.
+//!
+//! An [`Event`] keeps every field Own sent, unknown ones included, in the order Own sent
+//! them, and adds what the daemon knows: the normalized UTC time, and where the event came
+//! from ([`Origin`]). Encoders turn an event into the bytes of one output format; they
+//! never fail on odd content.
+
+mod json;
+mod time;
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+pub use json::encode_json;
+pub use time::{format_rfc3339, parse_created_at};
+
+/// Where an event came from and who forwarded it; shared by every event of a source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// The source's configured name.
+    pub source: String,
+    /// The Own region, or `custom` for a custom base URL.
+    pub region: String,
+    /// The host name of the machine running the daemon.
+    pub host: String,
+    /// The daemon's version.
+    pub version: &'static str,
+}
+
+impl Origin {
+    pub fn new(source: &str, region: &str) -> Arc<Self> {
+        Arc::new(Self {
+            source: source.to_owned(),
+            region: region.to_owned(),
+            host: local_host_name(),
+            version: env!("CARGO_PKG_VERSION"),
+        })
+    }
+}
+
+/// The name of this machine, or `unknown` when it cannot be read.
+pub fn local_host_name() -> String {
+    gethostname::gethostname().into_string().unwrap_or_else(|_| "unknown".to_owned())
+}
+
+/// One audit event as the daemon carries it.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// Own's `event_id`: unique, ascending with time.
+    pub id: u64,
+    /// The event type, Own's `key`; empty when Own sent none.
+    pub key: String,
+    /// `created_at` as a UTC instant; the time the daemon received the event when Own's
+    /// value could not be read (then `created_at_valid` is false).
+    pub timestamp: jiff::Timestamp,
+    /// Whether Own's `created_at` was readable.
+    pub created_at_valid: bool,
+    /// Every field exactly as Own sent it.
+    pub fields: Map<String, Value>,
+    pub origin: Arc<Origin>,
+}
+
+/// An API entry that could not become an event, given back whole.
+#[derive(Debug, Clone)]
+pub struct UnreadableEntry {
+    pub error: EventError,
+    pub entry: Value,
+}
+
+/// Why an API entry could not become an event.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    #[error("entry is not a JSON object")]
+    NotAnObject,
+    #[error("event_id is missing or is not a non-negative integer")]
+    BadId,
+}
+
+impl Event {
+    /// Builds the canonical event from one entry of the API's array.
+    ///
+    /// Fails only when the entry has no usable `event_id`, since without one it cannot be
+    /// ordered or checkpointed. An unreadable `created_at` is kept as sent and the receipt
+    /// time stands in, so the event is never dropped for it.
+    pub fn from_api(entry: Value, origin: &Arc<Origin>, received: jiff::Timestamp) -> Result<Self, UnreadableEntry> {
+        let Value::Object(fields) = entry else {
+            return Err(UnreadableEntry { error: EventError::NotAnObject, entry });
+        };
+        let Some(id) = fields.get("event_id").and_then(event_id) else {
+            let entry = Value::Object(fields);
+            return Err(UnreadableEntry { error: EventError::BadId, entry });
+        };
+        let key = match fields.get("key") {
+            Some(Value::String(key)) => key.clone(),
+            _ => String::new(),
+        };
+        let parsed = fields.get("created_at").and_then(parse_created_at);
+        Ok(Self {
+            id,
+            key,
+            timestamp: parsed.unwrap_or(received),
+            created_at_valid: parsed.is_some(),
+            fields,
+            origin: Arc::clone(origin),
+        })
+    }
+
+    /// A string field Own sent, if it is a string.
+    pub fn str_field(&self, name: &str) -> Option<&str> {
+        self.fields.get(name).and_then(Value::as_str)
+    }
+}
+
+/// Reads an event id written as a JSON integer, or as a string of digits.
+fn event_id(value: &Value) -> Option<u64> {
+    match value {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}

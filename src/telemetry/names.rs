@@ -1,0 +1,74 @@
+//! Every metric name the daemon exports, in one place.
+//!
+//! Names start with `own_audit_`, counters end in `_total`, units are in the name. Labels
+//! are bounded: `source` and `sink` (configured names), `result`, `reason` and `status`
+//! (small fixed sets). No event id, email or URL is ever a label.
+
+/// Gauge, always 1; labels `version`.
+pub const BUILD_INFO: &str = "own_audit_build_info";
+
+/// Counter of events read from the API (after dropping repeats); label `source`.
+pub const EVENTS_FETCHED: &str = "own_audit_events_fetched_total";
+/// Counter of events whose batch every sink acknowledged; label `source`.
+pub const EVENTS_FORWARDED: &str = "own_audit_events_forwarded_total";
+/// Counter of events a sink accepted; labels `sink`, `source`.
+pub const EVENTS_SENT: &str = "own_audit_events_sent_total";
+/// Counter of bytes a sink accepted; label `sink`.
+pub const SINK_BYTES: &str = "own_audit_sink_bytes_total";
+/// Counter of events written to the dead-letter store; labels `sink`, `reason`.
+pub const EVENTS_DEAD_LETTERED: &str = "own_audit_events_dead_lettered_total";
+/// Counter of failed sink attempts (each is retried); labels `sink`, `reason`.
+pub const SINK_ERRORS: &str = "own_audit_sink_errors_total";
+/// Histogram of the time a sink took to accept a batch, retries included; label `sink`.
+pub const SINK_SEND_DURATION: &str = "own_audit_sink_send_duration_seconds";
+/// Gauge, 1 while the sink's last health check or send succeeded; label `sink`.
+pub const SINK_UP: &str = "own_audit_sink_up";
+
+/// Counter of events API requests; labels `source`, `status` (`2xx`, `401`, `403`, `429`,
+/// `4xx`, `5xx`, `malformed`, `network`).
+pub const API_REQUESTS: &str = "own_audit_api_requests_total";
+/// Histogram of the events API request time; label `source`.
+pub const API_REQUEST_DURATION: &str = "own_audit_api_request_duration_seconds";
+/// Gauge, the Unix time of the last successful events request; label `source`.
+pub const LAST_POLL: &str = "own_audit_last_successful_poll_timestamp_seconds";
+/// Gauge, 1 while the source polls successfully; label `source`.
+pub const SOURCE_UP: &str = "own_audit_source_up";
+
+/// Gauge, the last checkpointed event id; label `source`.
+pub const CHECKPOINT_EVENT_ID: &str = "own_audit_checkpoint_event_id";
+/// Gauge, the Unix time of the last checkpointed event; label `source`.
+pub const CHECKPOINT_EVENT_TIME: &str = "own_audit_checkpoint_event_timestamp_seconds";
+/// Gauge, batches fetched and waiting for delivery; label `source`.
+pub const BATCHES_QUEUED: &str = "own_audit_batches_queued";
+
+/// Counter of access token grants; labels `source`, `result` (`ok`, `invalid_grant`,
+/// `error`).
+pub const TOKEN_REFRESHES: &str = "own_audit_token_refresh_total";
+/// Gauge, the Unix time the current access token expires; label `source`.
+pub const ACCESS_TOKEN_EXPIRY: &str = "own_audit_access_token_expiry_timestamp_seconds";
+/// Gauge, the Unix time the API token reaches Own's 180-day limit; label `source`.
+pub const API_TOKEN_EXPIRY: &str = "own_audit_api_token_expiry_timestamp_seconds";
+
+/// Registers descriptions so that `/metrics` carries HELP lines.
+pub fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_gauge!(BUILD_INFO, "Build information; always 1.");
+    describe_counter!(EVENTS_FETCHED, "Events read from the Own API.");
+    describe_counter!(EVENTS_FORWARDED, "Events acknowledged by every sink and checkpointed.");
+    describe_counter!(EVENTS_SENT, "Events accepted by a sink.");
+    describe_counter!(SINK_BYTES, Unit::Bytes, "Bytes accepted by a sink.");
+    describe_counter!(EVENTS_DEAD_LETTERED, "Events a sink rejected for good, kept as dead letters.");
+    describe_counter!(SINK_ERRORS, "Failed sink attempts, each retried.");
+    describe_histogram!(SINK_SEND_DURATION, Unit::Seconds, "Time for a sink to accept a batch.");
+    describe_gauge!(SINK_UP, "1 while the sink is reachable.");
+    describe_counter!(API_REQUESTS, "Requests to the Own events API by status.");
+    describe_histogram!(API_REQUEST_DURATION, Unit::Seconds, "Own events API request time.");
+    describe_gauge!(LAST_POLL, Unit::Seconds, "Unix time of the last successful poll.");
+    describe_gauge!(SOURCE_UP, "1 while the source polls successfully.");
+    describe_gauge!(CHECKPOINT_EVENT_ID, "Last checkpointed event id.");
+    describe_gauge!(CHECKPOINT_EVENT_TIME, Unit::Seconds, "Unix time of the last checkpointed event.");
+    describe_gauge!(BATCHES_QUEUED, "Batches fetched and waiting for delivery.");
+    describe_counter!(TOKEN_REFRESHES, "Access token grants by result.");
+    describe_gauge!(ACCESS_TOKEN_EXPIRY, Unit::Seconds, "Unix time the access token expires.");
+    describe_gauge!(API_TOKEN_EXPIRY, Unit::Seconds, "Unix time the Own API token expires.");
+}
