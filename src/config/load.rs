@@ -119,25 +119,66 @@ fn take_list(top: &mut serde_json::Map<String, Value>, key: &str, problems: &mut
     }
 }
 
-/// Deserializes one part, recording unknown fields and the first type error by path.
-fn parse_part<T: DeserializeOwned>(value: Value, prefix: &str, problems: &mut Vec<String>) -> Option<T> {
+/// Deserializes one part, recording every unknown field and every invalid value by path.
+///
+/// Serde stops at the first invalid value, so after one the value is removed and the
+/// part parsed again, until it parses or nothing more can be learned.
+fn parse_part<T: DeserializeOwned>(mut value: Value, prefix: &str, problems: &mut Vec<String>) -> Option<T> {
     let mut unknown = Vec::new();
-    let mut note = |path: serde_ignored::Path<'_>| unknown.push(path.to_string());
-    let deserializer = serde_ignored::Deserializer::new(value, &mut note);
-    let parsed: Result<T, _> = serde_path_to_error::deserialize(deserializer);
+    let mut invalid = Vec::new();
+    let before = problems.len();
+    let parsed = loop {
+        let mut note = |path: serde_ignored::Path<'_>| unknown.push(path.to_string());
+        let deserializer = serde_ignored::Deserializer::new(value.clone(), &mut note);
+        match serde_path_to_error::deserialize::<_, T>(deserializer) {
+            Ok(parsed) => break Some(parsed),
+            Err(error) => {
+                let message = error.inner().to_string();
+                let removed = remove_at(&mut value, error.path());
+                // Once a value is removed, a "missing field" error is a consequence.
+                if invalid.is_empty() || !message.starts_with("missing field") {
+                    invalid.push((error.path().to_string(), message));
+                }
+                if !removed || invalid.len() > 50 {
+                    break None;
+                }
+            }
+        }
+    };
+    unknown.sort();
+    unknown.dedup();
     for field in unknown {
         problems.push(format!("{}: unknown field", join(prefix, &field)));
     }
-    match parsed {
-        Ok(value) => Some(value),
-        Err(error) => {
-            let path = error.path().to_string();
-            let path = if path == "." { String::new() } else { path };
-            let at = join(prefix, &path);
-            let at = if at.is_empty() { "configuration".to_owned() } else { at };
-            problems.push(format!("{at}: {}", error.into_inner()));
-            None
+    for (path, message) in invalid {
+        let path = if path == "." { String::new() } else { path };
+        let at = join(prefix, &path);
+        let at = if at.is_empty() { "configuration".to_owned() } else { at };
+        problems.push(format!("{at}: {message}"));
+    }
+    parsed.filter(|_| problems.len() == before)
+}
+
+/// Removes the value a path points at; false when the path does not lead to one.
+fn remove_at(value: &mut Value, path: &serde_path_to_error::Path) -> bool {
+    use serde_path_to_error::Segment;
+    let segments: Vec<&Segment> = path.iter().collect();
+    let Some((last, parents)) = segments.split_last() else { return false };
+    let mut node = value;
+    for segment in parents {
+        let next = match (segment, node) {
+            (Segment::Map { key }, Value::Object(map)) => map.get_mut(key.as_str()),
+            (Segment::Seq { index }, Value::Array(items)) => items.get_mut(*index),
+            _ => None,
+        };
+        match next {
+            Some(next) => node = next,
+            None => return false,
         }
+    }
+    match (last, node) {
+        (Segment::Map { key }, Value::Object(map)) => map.remove(key.as_str()).is_some(),
+        _ => false,
     }
 }
 
