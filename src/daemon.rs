@@ -92,7 +92,7 @@ pub async fn start(config: &Config, stop: CancellationToken) -> Result<Running, 
     let hard = CancellationToken::new();
     let pipeline = Pipeline::start(&config.sources, &shared, &stop, &hard);
     tracing::info!(sources = config.sources.len(), sinks = sinks.len(),
-        telemetry = ?telemetry_addr, version = env!("CARGO_PKG_VERSION"), "own-audit-forwarder started");
+        telemetry = %telemetry_addr.map_or("off".to_owned(), |a| a.to_string()), version = env!("CARGO_PKG_VERSION"), "own-audit-forwarder started");
     Ok(Running { pipeline, sinks, stop, hard, telemetry, telemetry_addr, health, _lock: lock })
 }
 

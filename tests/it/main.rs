@@ -1,0 +1,9 @@
+//! Black-box tests: the real binary against the simulator, both as processes on
+//! 127.0.0.1.
+
+mod auth;
+mod faults;
+mod harness;
+mod lifecycle;
+mod normalize;
+mod pipeline;
