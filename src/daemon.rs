@@ -21,14 +21,20 @@ use crate::telemetry::{self, Health};
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot create the state directory {path}: {source}")]
-    StateDir { path: String, source: std::io::Error },
+    StateDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error(
         "another own-audit-forwarder is running with the state directory {path}; two daemons \
          must never share a cursor"
     )]
     Locked { path: String },
     #[error("cannot listen for telemetry on {addr}: {source}")]
-    Telemetry { addr: SocketAddr, source: std::io::Error },
+    Telemetry {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Sink(#[from] sinks::BuildError),
 }
@@ -49,13 +55,19 @@ pub struct Running {
 pub fn lock_state_dir(config: &Config) -> Result<File, StartError> {
     let dir = &config.state_dir;
     let path = dir.display().to_string();
-    std::fs::create_dir_all(dir).map_err(|source| StartError::StateDir { path: path.clone(), source })?;
+    std::fs::create_dir_all(dir).map_err(|source| StartError::StateDir {
+        path: path.clone(),
+        source,
+    })?;
     let lock = File::options()
         .create(true)
         .truncate(false)
         .write(true)
         .open(dir.join("lock"))
-        .map_err(|source| StartError::StateDir { path: path.clone(), source })?;
+        .map_err(|source| StartError::StateDir {
+            path: path.clone(),
+            source,
+        })?;
     match lock.try_lock() {
         Ok(()) => Ok(lock),
         Err(std::fs::TryLockError::WouldBlock) => Err(StartError::Locked { path }),
@@ -75,7 +87,11 @@ pub async fn start(config: &Config, stop: CancellationToken) -> Result<Running, 
                 .await
                 .map_err(|source| StartError::Telemetry { addr, source })?;
             let bound = listener.local_addr().ok();
-            let task = tokio::spawn(telemetry::server::serve(listener, health.clone(), stop.child_token()));
+            let task = tokio::spawn(telemetry::server::serve(
+                listener,
+                health.clone(),
+                stop.child_token(),
+            ));
             (Some(task), bound)
         }
         None => (None, None),
@@ -93,7 +109,16 @@ pub async fn start(config: &Config, stop: CancellationToken) -> Result<Running, 
     let pipeline = Pipeline::start(&config.sources, &shared, &stop, &hard);
     tracing::info!(sources = config.sources.len(), sinks = sinks.len(),
         telemetry = %telemetry_addr.map_or("off".to_owned(), |a| a.to_string()), version = env!("CARGO_PKG_VERSION"), "own-audit-forwarder started");
-    Ok(Running { pipeline, sinks, stop, hard, telemetry, telemetry_addr, health, _lock: lock })
+    Ok(Running {
+        pipeline,
+        sinks,
+        stop,
+        hard,
+        telemetry,
+        telemetry_addr,
+        health,
+        _lock: lock,
+    })
 }
 
 /// Builds every sink and checks each one's health. An unhealthy sink is still used: its

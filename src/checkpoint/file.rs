@@ -4,7 +4,6 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-
 use super::{Checkpoint, CheckpointError, CheckpointStore, VERSION};
 
 /// One source's checkpoint file.
@@ -17,7 +16,10 @@ pub struct FileStore {
 impl FileStore {
     pub fn new(state_dir: &Path, source: &str) -> Self {
         let path = state_dir.join("checkpoints").join(format!("{source}.json"));
-        Self { source: source.to_owned(), path }
+        Self {
+            source: source.to_owned(),
+            path,
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -39,14 +41,19 @@ impl CheckpointStore for FileStore {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => {
-                return Err(CheckpointError::Read { path: self.path.display().to_string(), source });
+                return Err(CheckpointError::Read {
+                    path: self.path.display().to_string(),
+                    source,
+                });
             }
         };
         let value: serde_json::Value =
             serde_json::from_slice(&bytes).map_err(|e| self.corrupt(format!("not JSON: {e}")))?;
         match value.get("version").and_then(serde_json::Value::as_u64) {
             Some(v) if v == u64::from(VERSION) => {}
-            Some(v) => return Err(self.corrupt(format!("version {v} is not known; expected {VERSION}"))),
+            Some(v) => {
+                return Err(self.corrupt(format!("version {v} is not known; expected {VERSION}")));
+            }
             None => return Err(self.corrupt("no version field")),
         }
         let checkpoint: Checkpoint =
@@ -61,8 +68,10 @@ impl CheckpointStore for FileStore {
     }
 
     fn save(&self, checkpoint: &Checkpoint) -> Result<(), CheckpointError> {
-        let write_err =
-            |source| CheckpointError::Write { path: self.path.display().to_string(), source };
+        let write_err = |source| CheckpointError::Write {
+            path: self.path.display().to_string(),
+            source,
+        };
         let mut body = serde_json::to_vec_pretty(checkpoint).map_err(|e| write_err(e.into()))?;
         body.push(b'\n');
         write_atomically(&self.path, &body).map_err(write_err)
@@ -119,7 +128,10 @@ mod tests {
             r#"{"version":1,"source":"prod","last_event_id":-1,"updated_at":"x"}"#,
         ] {
             fs::write(store.path(), body).unwrap();
-            assert!(matches!(store.load(), Err(CheckpointError::Corrupt { .. })), "{body}");
+            assert!(
+                matches!(store.load(), Err(CheckpointError::Corrupt { .. })),
+                "{body}"
+            );
         }
     }
 }

@@ -46,16 +46,26 @@ impl Checkpoint {
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
     #[error("cannot read checkpoint {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error(
         "checkpoint {path} is corrupt ({reason}); the source is stopped rather than restarted \
          from the beginning. Inspect the file, then repair it with `own-audit-forwarder \
          checkpoint set --source {source_name} --event-id N`, or delete it to start from the \
          configured start_from"
     )]
-    Corrupt { path: String, source_name: String, reason: String },
+    Corrupt {
+        path: String,
+        source_name: String,
+        reason: String,
+    },
     #[error("cannot write checkpoint {path}: {source}")]
-    Write { path: String, source: std::io::Error },
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// Durable storage of one source's checkpoint.

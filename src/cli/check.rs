@@ -45,7 +45,11 @@ pub async fn run(config: &Config) -> anyhow::Result<ExitCode> {
         println!("everything works");
         Ok(ExitCode::SUCCESS)
     } else {
-        println!("{} problem{} found", report.failures, if report.failures == 1 { "" } else { "s" });
+        println!(
+            "{} problem{} found",
+            report.failures,
+            if report.failures == 1 { "" } else { "s" }
+        );
         Ok(ExitCode::FAILURE)
     }
 }
@@ -58,7 +62,10 @@ async fn check_source(config: &Config, source: &SourceConfig, report: &mut Repor
             Some(checkpoint.last_event_id)
         }
         Ok(None) => {
-            report.ok("checkpoint", format!("none yet; would start from {:?}", source.start_from));
+            report.ok(
+                "checkpoint",
+                format!("none yet; would start from {:?}", source.start_from),
+            );
             match source.start_from {
                 StartFrom::Beginning => None,
                 StartFrom::EventId(id) => Some(id),
@@ -73,7 +80,13 @@ async fn check_source(config: &Config, source: &SourceConfig, report: &mut Repor
     let refresher = Refresher::new(source, &config.state_dir, http.clone(), Health::default());
     let token = match refresher.authenticate().await {
         Ok((token, lifetime)) => {
-            report.ok("authentication", format!("access token granted for {}", humantime::format_duration(lifetime)));
+            report.ok(
+                "authentication",
+                format!(
+                    "access token granted for {}",
+                    humantime::format_duration(lifetime)
+                ),
+            );
             token
         }
         Err(error) => return report.fail("authentication", error),
@@ -84,11 +97,17 @@ async fn check_source(config: &Config, source: &SourceConfig, report: &mut Repor
     };
     match client.fetch(from, &token.secret).await {
         Ok(page) => {
-            let ids: Vec<u64> = page.iter().filter_map(|e| e.get("event_id")?.as_u64()).collect();
+            let ids: Vec<u64> = page
+                .iter()
+                .filter_map(|e| e.get("event_id")?.as_u64())
+                .collect();
             match (ids.first(), ids.last()) {
                 (Some(first), Some(last)) => report.ok(
                     "events",
-                    format!("fetched {} events ({first} to {last}); checkpoint unchanged", page.len()),
+                    format!(
+                        "fetched {} events ({first} to {last}); checkpoint unchanged",
+                        page.len()
+                    ),
                 ),
                 _ => report.ok("events", "no events newer than the checkpoint; caught up"),
             }

@@ -36,10 +36,14 @@ pub enum CheckpointCommand {
 impl CheckpointCommand {
     pub fn run(self) -> anyhow::Result<ExitCode> {
         match self {
-            CheckpointCommand::Show { config, source } => show(&super::load(&config.config)?, source),
-            CheckpointCommand::Set { config, source, event_id } => {
-                set(&super::load(&config.config)?, &source, event_id)
+            CheckpointCommand::Show { config, source } => {
+                show(&super::load(&config.config)?, source)
             }
+            CheckpointCommand::Set {
+                config,
+                source,
+                event_id,
+            } => set(&super::load(&config.config)?, &source, event_id),
         }
     }
 }

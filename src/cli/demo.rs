@@ -32,22 +32,38 @@ pub struct DemoArgs {
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     logging::init(config::LogFormat::Text, "warn");
-    let options = SimOptions { events: args.events, seed: args.seed, ..SimOptions::default() };
-    let sim = crate::sim::start(options).await.context("cannot start the simulator")?;
+    let options = SimOptions {
+        events: args.events,
+        seed: args.seed,
+        ..SimOptions::default()
+    };
+    let sim = crate::sim::start(options)
+        .await
+        .context("cannot start the simulator")?;
     let config = demo_config(&args, &sim)?;
 
     let stop = tokio_util::sync::CancellationToken::new();
     let started = Instant::now();
     let running = crate::daemon::start(&config, stop.clone()).await?;
-    println!("own-audit-forwarder demo: a simulated Own API with {} past events", args.events);
+    println!(
+        "own-audit-forwarder demo: a simulated Own API with {} past events",
+        args.events
+    );
     println!("  simulator   {}", sim.base_url());
     if let Some(addr) = running.telemetry_addr() {
         println!("  metrics     http://{addr}/metrics   (also /healthz and /readyz)");
     }
     println!("  output      {}", config_output(&config).display());
-    println!("  checkpoint  {}", config.state_dir.join("checkpoints/demo.json").display());
+    println!(
+        "  checkpoint  {}",
+        config.state_dir.join("checkpoints/demo.json").display()
+    );
 
-    let progress = running.progress().get("demo").cloned().context("the demo source is missing")?;
+    let progress = running
+        .progress()
+        .get("demo")
+        .cloned()
+        .context("the demo source is missing")?;
     let stopped = tokio::select! {
         () = show_progress(&progress, args.events, started) => false,
         result = super::wait_for_stop_signal() => { result?; true }
@@ -57,7 +73,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     if let Some(failure) = progress.failure() {
         anyhow::bail!("the demo source stopped: {failure}");
     }
-    summarize(progress.forwarded(), progress.checkpoint(), elapsed, stopped);
+    summarize(
+        progress.forwarded(),
+        progress.checkpoint(),
+        elapsed,
+        stopped,
+    );
 
     if args.follow && !stopped {
         println!("following the live trickle; Ctrl-C stops");
@@ -139,7 +160,14 @@ async fn show_progress(progress: &crate::pipeline::Progress, total: u64, started
 
 fn summarize(forwarded: u64, checkpoint: u64, elapsed: Duration, interrupted: bool) {
     let rate = forwarded as f64 / elapsed.as_secs_f64().max(0.001);
-    println!("{}", if interrupted { "interrupted" } else { "caught up" });
+    println!(
+        "{}",
+        if interrupted {
+            "interrupted"
+        } else {
+            "caught up"
+        }
+    );
     println!("  events forwarded  {forwarded}");
     println!("  checkpoint        event {checkpoint}");
     println!("  time taken        {:.2}s", elapsed.as_secs_f64());

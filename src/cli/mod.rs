@@ -27,7 +27,12 @@ pub struct Cli {
 #[derive(Debug, Clone, clap::Args)]
 pub struct ConfigArg {
     /// The TOML configuration file; `OWN_AUDIT__...` variables override its fields.
-    #[arg(long, short, env = "OWN_AUDIT_CONFIG", default_value = "/etc/own-audit-forwarder/own-audit-forwarder.toml")]
+    #[arg(
+        long,
+        short,
+        env = "OWN_AUDIT_CONFIG",
+        default_value = "/etc/own-audit-forwarder/own-audit-forwarder.toml"
+    )]
     config: PathBuf,
 }
 
@@ -120,7 +125,9 @@ pub(crate) async fn wait_for_stop_signal() -> anyhow::Result<()> {
 
 async fn sim(options: crate::sim::SimOptions) -> anyhow::Result<ExitCode> {
     logging::init(config::LogFormat::Text, "info");
-    let handle = crate::sim::start(options).await.context("cannot start the simulator")?;
+    let handle = crate::sim::start(options)
+        .await
+        .context("cannot start the simulator")?;
     println!("simulated Own API listening on http://{}", handle.addr());
     println!("  base_url  = \"{}\"", handle.base_url());
     println!("  token_url = \"{}\"", handle.token_url());

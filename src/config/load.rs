@@ -21,7 +21,11 @@ pub struct ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let count = self.problems.len();
-        write!(f, "configuration has {count} problem{}:", if count == 1 { "" } else { "s" })?;
+        write!(
+            f,
+            "configuration has {count} problem{}:",
+            if count == 1 { "" } else { "s" }
+        )?;
         for problem in &self.problems {
             write!(f, "\n  - {problem}")?;
         }
@@ -33,14 +37,19 @@ impl std::error::Error for ConfigError {}
 
 impl ConfigError {
     fn one(problem: impl Into<String>) -> Self {
-        Self { problems: vec![problem.into()] }
+        Self {
+            problems: vec![problem.into()],
+        }
     }
 }
 
 /// Loads a TOML file merged with `OWN_AUDIT__...` environment overrides.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     if !path.exists() {
-        return Err(ConfigError::one(format!("{}: file not found", path.display())));
+        return Err(ConfigError::one(format!(
+            "{}: file not found",
+            path.display()
+        )));
     }
     let built = config::Config::builder()
         .add_source(config::File::from(path).format(config::FileFormat::Toml))
@@ -68,7 +77,9 @@ fn env_overrides() -> config::Environment {
 }
 
 fn from_tree(built: config::Config) -> Result<Config, ConfigError> {
-    let tree: Value = built.try_deserialize().map_err(|e| ConfigError::one(e.to_string()))?;
+    let tree: Value = built
+        .try_deserialize()
+        .map_err(|e| ConfigError::one(e.to_string()))?;
     let Value::Object(mut top) = tree else {
         return Err(ConfigError::one("the configuration must be a TOML table"));
     };
@@ -105,7 +116,11 @@ fn from_tree(built: config::Config) -> Result<Config, ConfigError> {
     }
 }
 
-fn take_list(top: &mut serde_json::Map<String, Value>, key: &str, problems: &mut Vec<String>) -> Vec<Value> {
+fn take_list(
+    top: &mut serde_json::Map<String, Value>,
+    key: &str,
+    problems: &mut Vec<String>,
+) -> Vec<Value> {
     match top.remove(key) {
         None => Vec::new(),
         Some(Value::Array(items)) => items,
@@ -123,7 +138,11 @@ fn take_list(top: &mut serde_json::Map<String, Value>, key: &str, problems: &mut
 ///
 /// Serde stops at the first invalid value, so after one the value is removed and the
 /// part parsed again, until it parses or nothing more can be learned.
-fn parse_part<T: DeserializeOwned>(mut value: Value, prefix: &str, problems: &mut Vec<String>) -> Option<T> {
+fn parse_part<T: DeserializeOwned>(
+    mut value: Value,
+    prefix: &str,
+    problems: &mut Vec<String>,
+) -> Option<T> {
     let mut unknown = Vec::new();
     let mut invalid = Vec::new();
     let before = problems.len();
@@ -153,7 +172,11 @@ fn parse_part<T: DeserializeOwned>(mut value: Value, prefix: &str, problems: &mu
     for (path, message) in invalid {
         let path = if path == "." { String::new() } else { path };
         let at = join(prefix, &path);
-        let at = if at.is_empty() { "configuration".to_owned() } else { at };
+        let at = if at.is_empty() {
+            "configuration".to_owned()
+        } else {
+            at
+        };
         problems.push(format!("{at}: {message}"));
     }
     parsed.filter(|_| problems.len() == before)
@@ -163,7 +186,9 @@ fn parse_part<T: DeserializeOwned>(mut value: Value, prefix: &str, problems: &mu
 fn remove_at(value: &mut Value, path: &serde_path_to_error::Path) -> bool {
     use serde_path_to_error::Segment;
     let segments: Vec<&Segment> = path.iter().collect();
-    let Some((last, parents)) = segments.split_last() else { return false };
+    let Some((last, parents)) = segments.split_last() else {
+        return false;
+    };
     let mut node = value;
     for segment in parents {
         let next = match (segment, node) {
@@ -184,13 +209,19 @@ fn remove_at(value: &mut Value, path: &serde_path_to_error::Path) -> bool {
 
 fn parse_sink(value: Value, prefix: &str, problems: &mut Vec<String>) -> Option<SinkConfig> {
     let Value::Object(mut fields) = value else {
-        problems.push(format!("{prefix}: expected a table, found {}", kind_of(&value)));
+        problems.push(format!(
+            "{prefix}: expected a table, found {}",
+            kind_of(&value)
+        ));
         return None;
     };
     let kind = match fields.remove("type") {
         Some(Value::String(kind)) => kind,
         Some(other) => {
-            problems.push(format!("{prefix}.type: expected a string, found {}", kind_of(&other)));
+            problems.push(format!(
+                "{prefix}.type: expected a string, found {}",
+                kind_of(&other)
+            ));
             return None;
         }
         None => {
@@ -227,7 +258,11 @@ fn validate(config: &Config, problems: &mut Vec<String>) {
     if config.sinks.is_empty() {
         problems.push("sinks: none configured; add at least one [[sinks]] table".into());
     }
-    check_unique(config.sources.iter().map(|s| s.name.as_str()), "sources", problems);
+    check_unique(
+        config.sources.iter().map(|s| s.name.as_str()),
+        "sources",
+        problems,
+    );
     check_unique(config.sinks.iter().map(|s| s.name()), "sinks", problems);
     for (i, source) in config.sources.iter().enumerate() {
         validate_source(source, &format!("sources[{i}]"), problems);
@@ -310,7 +345,9 @@ fn check_unique<'a>(names: impl Iterator<Item = &'a str>, list: &str, problems: 
     let mut seen = HashSet::new();
     for name in names {
         if !seen.insert(name) {
-            problems.push(format!("{list}: the name {name:?} is used twice; names must be unique"));
+            problems.push(format!(
+                "{list}: the name {name:?} is used twice; names must be unique"
+            ));
         }
     }
 }
@@ -321,7 +358,9 @@ pub(crate) fn is_safe_name(name: &str) -> bool {
         && name.len() <= 64
         && name != "."
         && name != ".."
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 fn is_host_label(label: &str) -> bool {
@@ -373,7 +412,10 @@ mod tests {
     fn the_example_file_is_valid() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/own-audit-forwarder.toml");
         let config = load(&path).unwrap();
-        assert_eq!(config.sources[0].api_base(), "https://app1.owndata.com/api/v1/");
+        assert_eq!(
+            config.sources[0].api_base(),
+            "https://app1.owndata.com/api/v1/"
+        );
         assert_eq!(config.sinks.len(), 1);
     }
 
@@ -423,7 +465,10 @@ mod tests {
             "sinks[0].type: unknown sink type \"fil\"",
             "sinks[1].fsync",
         ] {
-            assert!(joined.contains(expected), "missing {expected:?} in:\n{joined}");
+            assert!(
+                joined.contains(expected),
+                "missing {expected:?} in:\n{joined}"
+            );
         }
     }
 
@@ -450,22 +495,46 @@ mod tests {
             "#,
         );
         let joined = found.join("\n");
-        for expected in ["state_dir: missing", "sinks: none configured", "sources[0].name",
-            "sources[0]: set region", "sources[0].token_refresh.fraction"] {
-            assert!(joined.contains(expected), "missing {expected:?} in:\n{joined}");
+        for expected in [
+            "state_dir: missing",
+            "sinks: none configured",
+            "sources[0].name",
+            "sources[0]: set region",
+            "sources[0].token_refresh.fraction",
+        ] {
+            assert!(
+                joined.contains(expected),
+                "missing {expected:?} in:\n{joined}"
+            );
         }
     }
 
     #[test]
     fn start_from_takes_an_id_as_number_or_text() {
-        let with = |v: &str| load_str(&MINIMAL.replace("api_token_file", &format!("start_from = {v}\napi_token_file"))).unwrap();
-        assert_eq!(with("42").sources[0].start_from, crate::config::StartFrom::EventId(42));
-        assert_eq!(with("\"42\"").sources[0].start_from, crate::config::StartFrom::EventId(42));
+        let with = |v: &str| {
+            load_str(&MINIMAL.replace(
+                "api_token_file",
+                &format!("start_from = {v}\napi_token_file"),
+            ))
+            .unwrap()
+        };
+        assert_eq!(
+            with("42").sources[0].start_from,
+            crate::config::StartFrom::EventId(42)
+        );
+        assert_eq!(
+            with("\"42\"").sources[0].start_from,
+            crate::config::StartFrom::EventId(42)
+        );
     }
 
     #[test]
     fn duplicate_names_are_refused() {
         let twice = MINIMAL.to_owned() + "[[sinks]]\ntype = \"file\"\nname = \"f\"\npath = \"-\"\n";
-        assert!(problems(&twice).iter().any(|p| p.contains("\"f\" is used twice")));
+        assert!(
+            problems(&twice)
+                .iter()
+                .any(|p| p.contains("\"f\" is used twice"))
+        );
     }
 }

@@ -51,7 +51,10 @@ pub struct PipelineConfig {
 
 impl Default for PipelineConfig {
     fn default() -> Self {
-        Self { channel_capacity: 4, shutdown_grace: Duration::from_secs(30) }
+        Self {
+            channel_capacity: 4,
+            shutdown_grace: Duration::from_secs(30),
+        }
     }
 }
 
@@ -210,7 +213,11 @@ impl SourceConfig {
             (None, Some(region)) => format!("https://{region}.owndata.com/api/v1/"),
             (None, None) => String::new(),
         };
-        if base.ends_with('/') { base } else { format!("{base}/") }
+        if base.ends_with('/') {
+            base
+        } else {
+            format!("{base}/")
+        }
     }
 
     /// The region label: the configured region, else `custom`.

@@ -36,8 +36,8 @@ struct Envelope<'a> {
 pub fn encode_json(event: &Event, out: &mut Vec<u8>) {
     let normalized = format_rfc3339(event.timestamp);
     let raw_created = event.fields.get("created_at");
-    let rewritten = event.created_at_valid
-        && raw_created.and_then(Value::as_str) != Some(normalized.as_str());
+    let rewritten =
+        event.created_at_valid && raw_created.and_then(Value::as_str) != Some(normalized.as_str());
 
     out.push(b'{');
     let mut first = true;
@@ -87,7 +87,12 @@ mod tests {
     use std::sync::Arc;
 
     fn origin() -> Arc<Origin> {
-        Arc::new(Origin { source: "s".into(), region: "app1".into(), host: "h".into(), version: "9" })
+        Arc::new(Origin {
+            source: "s".into(),
+            region: "app1".into(),
+            host: "h".into(),
+            version: "9",
+        })
     }
 
     fn encode(entry: Value) -> Value {
@@ -106,7 +111,10 @@ mod tests {
         assert_eq!(out["created_at"], "2018-04-09T10:30:42.000Z");
         assert_eq!(out["tenant"], json!({"id": 5}));
         assert_eq!(out["parameters"], json!({"a": [1, 2]}));
-        assert_eq!(out["own_audit"]["created_at_original"], "2018-04-09T12:30:42+02:00");
+        assert_eq!(
+            out["own_audit"]["created_at_original"],
+            "2018-04-09T12:30:42+02:00"
+        );
         assert_eq!(out["own_audit"]["source"], "s");
         assert_eq!(out["own_audit"]["region"], "app1");
     }

@@ -41,7 +41,9 @@ impl Origin {
 
 /// The name of this machine, or `unknown` when it cannot be read.
 pub fn local_host_name() -> String {
-    gethostname::gethostname().into_string().unwrap_or_else(|_| "unknown".to_owned())
+    gethostname::gethostname()
+        .into_string()
+        .unwrap_or_else(|_| "unknown".to_owned())
 }
 
 /// One audit event as the daemon carries it.
@@ -83,13 +85,23 @@ impl Event {
     /// Fails only when the entry has no usable `event_id`, since without one it cannot be
     /// ordered or checkpointed. An unreadable `created_at` is kept as sent and the receipt
     /// time stands in, so the event is never dropped for it.
-    pub fn from_api(entry: Value, origin: &Arc<Origin>, received: jiff::Timestamp) -> Result<Self, UnreadableEntry> {
+    pub fn from_api(
+        entry: Value,
+        origin: &Arc<Origin>,
+        received: jiff::Timestamp,
+    ) -> Result<Self, UnreadableEntry> {
         let Value::Object(fields) = entry else {
-            return Err(UnreadableEntry { error: EventError::NotAnObject, entry });
+            return Err(UnreadableEntry {
+                error: EventError::NotAnObject,
+                entry,
+            });
         };
         let Some(id) = fields.get("event_id").and_then(event_id) else {
             let entry = Value::Object(fields);
-            return Err(UnreadableEntry { error: EventError::BadId, entry });
+            return Err(UnreadableEntry {
+                error: EventError::BadId,
+                entry,
+            });
         };
         let key = match fields.get("key") {
             Some(Value::String(key)) => key.clone(),

@@ -24,7 +24,10 @@ fn parse_text(text: &str) -> Option<Timestamp> {
         return Some(ts);
     }
     if let Ok(civil) = text.parse::<DateTime>() {
-        return civil.to_zoned_datetime(TimeZone::UTC).ok().map(|z| z.timestamp());
+        return civil
+            .to_zoned_datetime(TimeZone::UTC)
+            .ok()
+            .map(|z| z.timestamp());
     }
     if text.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         return parse_epoch(text.parse().ok()?);
@@ -35,7 +38,11 @@ fn parse_text(text: &str) -> Option<Timestamp> {
 /// Epoch seconds; values past the year 5000 in seconds are taken as milliseconds.
 fn parse_epoch(value: f64) -> Option<Timestamp> {
     const MAX_SECONDS: f64 = 95_617_584_000.0;
-    let seconds = if value.abs() > MAX_SECONDS { value / 1000.0 } else { value };
+    let seconds = if value.abs() > MAX_SECONDS {
+        value / 1000.0
+    } else {
+        value
+    };
     let whole = seconds.floor();
     let nanos = ((seconds - whole) * 1e9).round() as i32;
     Timestamp::new(whole as i64, nanos.min(999_999_999)).ok()
@@ -80,12 +87,21 @@ mod tests {
             norm(json!("2018-04-09T10:30:42.123456Z")).as_deref(),
             Some("2018-04-09T10:30:42.123456000Z")
         );
-        assert_eq!(norm(json!("2018-04-09T10:30:42.5Z")).as_deref(), Some("2018-04-09T10:30:42.500Z"));
+        assert_eq!(
+            norm(json!("2018-04-09T10:30:42.5Z")).as_deref(),
+            Some("2018-04-09T10:30:42.500Z")
+        );
     }
 
     #[test]
     fn unreadable_values_are_none_not_errors() {
-        for v in [json!("yesterday"), json!(""), json!(null), json!({"a": 1}), json!(true)] {
+        for v in [
+            json!("yesterday"),
+            json!(""),
+            json!(null),
+            json!({"a": 1}),
+            json!(true),
+        ] {
             assert_eq!(norm(v), None);
         }
     }

@@ -107,7 +107,12 @@ struct OAuthError {
 }
 
 impl Refresher {
-    pub fn new(config: &SourceConfig, state_dir: &Path, http: reqwest::Client, health: Health) -> Self {
+    pub fn new(
+        config: &SourceConfig,
+        state_dir: &Path,
+        http: reqwest::Client,
+        health: Health,
+    ) -> Self {
         let api_token = match (&config.api_token_file, &config.api_token_env) {
             (Some(path), _) => SecretSource::File(path.clone()),
             (None, Some(name)) => SecretSource::Env(name.clone()),
@@ -123,7 +128,10 @@ impl Refresher {
                 token_url: config.token_url.clone(),
                 client_id: config.client_id.clone(),
                 api_token,
-                generated_at: config.api_token_generated_at.as_deref().and_then(|t| t.parse().ok()),
+                generated_at: config
+                    .api_token_generated_at
+                    .as_deref()
+                    .and_then(|t| t.parse().ok()),
                 state_path,
                 state: std::sync::Mutex::new(state),
                 config: config.token_refresh.clone(),
@@ -157,13 +165,16 @@ impl Refresher {
         let lifetime = self.grant_and_publish().await?;
         match &*self.inner.tx.borrow() {
             Access::Ready(token) => Ok((token.clone(), lifetime)),
-            _ => Err(GrantError::Transient("no access token was published".into())),
+            _ => Err(GrantError::Transient(
+                "no access token was published".into(),
+            )),
         }
     }
 
     /// Renews the token until `stop` fires.
     pub async fn run(self, stop: CancellationToken) {
-        let mut delays = crate::sinks::util::backoff(Duration::from_secs(1), self.inner.max_backoff);
+        let mut delays =
+            crate::sinks::util::backoff(Duration::from_secs(1), self.inner.max_backoff);
         loop {
             let outcome = {
                 let _flight = self.inner.flight.lock().await;
@@ -171,7 +182,8 @@ impl Refresher {
             };
             let wait = match outcome {
                 Ok(lifetime) => {
-                    delays = crate::sinks::util::backoff(Duration::from_secs(1), self.inner.max_backoff);
+                    delays =
+                        crate::sinks::util::backoff(Duration::from_secs(1), self.inner.max_backoff);
                     self.renewal_delay(lifetime)
                 }
                 Err(GrantError::Transient(reason)) => {
@@ -226,7 +238,9 @@ impl Refresher {
     /// always before the token expires.
     fn renewal_delay(&self, lifetime: Duration) -> Duration {
         let c = &self.inner.config;
-        let planned = lifetime.mul_f64(c.fraction).clamp(c.min_interval, c.max_interval);
+        let planned = lifetime
+            .mul_f64(c.fraction)
+            .clamp(c.min_interval, c.max_interval);
         let planned = planned.min(lifetime.mul_f64(0.9));
         planned.mul_f64(rand::random_range(0.9..=1.0))
     }
@@ -246,17 +260,23 @@ impl Refresher {
             .increment(1);
         let grant = result?;
 
-        if let Some(rotated) = grant.refresh_token.filter(|t| !t.is_empty() && t != presented.expose()) {
+        if let Some(rotated) = grant
+            .refresh_token
+            .filter(|t| !t.is_empty() && t != presented.expose())
+        {
             self.store_rotated(rotated);
         }
-        let lifetime = grant.expires_in.map_or(DEFAULT_LIFETIME, Duration::from_secs);
+        let lifetime = grant
+            .expires_in
+            .map_or(DEFAULT_LIFETIME, Duration::from_secs);
         let expires_at = Instant::now() + lifetime;
         let generation = match &*inner.tx.borrow() {
             Access::Ready(token) => token.generation + 1,
             _ => 1,
         };
         let wall_expiry = jiff::Timestamp::now().as_second() as f64 + lifetime.as_secs_f64();
-        metrics::gauge!(names::ACCESS_TOKEN_EXPIRY, "source" => inner.source.clone()).set(wall_expiry);
+        metrics::gauge!(names::ACCESS_TOKEN_EXPIRY, "source" => inner.source.clone())
+            .set(wall_expiry);
         self.publish_api_token_expiry();
         inner.tx.send_replace(Access::Ready(AccessToken {
             secret: Secret::new(grant.access_token),
@@ -282,12 +302,13 @@ impl Refresher {
             .form(&form)
             .send()
             .await
-            .map_err(|e| GrantError::Transient(format!("token request failed: {}", without_url(&e))))?;
+            .map_err(|e| {
+                GrantError::Transient(format!("token request failed: {}", without_url(&e)))
+            })?;
         let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| GrantError::Transient(format!("token response broke off: {}", without_url(&e))))?;
+        let body = response.bytes().await.map_err(|e| {
+            GrantError::Transient(format!("token response broke off: {}", without_url(&e)))
+        })?;
         if status.is_success() {
             return serde_json::from_slice::<Grant>(&body).map_err(|e| {
                 GrantError::Transient(format!("the token endpoint sent an unreadable grant: {e}"))
@@ -297,7 +318,9 @@ impl Refresher {
         match serde_json::from_slice::<OAuthError>(&body) {
             Ok(oauth) if status.is_client_error() && status.as_u16() != 429 => {
                 let said = scrub(oauth.error_description.as_deref().unwrap_or(""));
-                Err(GrantError::Rejected(self.operator_action(&oauth.error, &said)))
+                Err(GrantError::Rejected(
+                    self.operator_action(&oauth.error, &said),
+                ))
             }
             _ => Err(GrantError::Transient(format!(
                 "the token endpoint answered {status}: {}",
@@ -379,10 +402,12 @@ impl Refresher {
             SecretSource::File(path) if first_seen.is_some() => file_mtime(path),
             _ => None,
         };
-        let generated = inner.generated_at.or_else(|| match (first_seen, file_time) {
-            (Some(seen), Some(file)) => Some(seen.min(file)),
-            (seen, file) => seen.or(file),
-        });
+        let generated = inner
+            .generated_at
+            .or_else(|| match (first_seen, file_time) {
+                (Some(seen), Some(file)) => Some(seen.min(file)),
+                (seen, file) => seen.or(file),
+            });
         if let Some(generated) = generated {
             let expiry = generated.as_second() as f64 + API_TOKEN_LIFETIME.as_secs_f64();
             metrics::gauge!(names::API_TOKEN_EXPIRY, "source" => inner.source.clone()).set(expiry);

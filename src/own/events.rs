@@ -61,9 +61,16 @@ pub struct EventsClient {
 impl EventsClient {
     /// `base` is the API base URL ending in `/`, such as `https://app1.owndata.com/api/v1/`.
     pub fn new(source: &str, http: reqwest::Client, base: &str) -> Result<Self, String> {
-        let base = reqwest::Url::parse(base).map_err(|e| format!("invalid base URL {base:?}: {e}"))?;
-        let url = base.join("events").map_err(|e| format!("invalid base URL {base}: {e}"))?;
-        Ok(Self { source: source.to_owned(), http, url })
+        let base =
+            reqwest::Url::parse(base).map_err(|e| format!("invalid base URL {base:?}: {e}"))?;
+        let url = base
+            .join("events")
+            .map_err(|e| format!("invalid base URL {base}: {e}"))?;
+        Ok(Self {
+            source: source.to_owned(),
+            http,
+            url,
+        })
     }
 
     /// Fetches the page after `from` (or the first page), as raw JSON entries.
@@ -81,7 +88,11 @@ impl EventsClient {
         result
     }
 
-    async fn fetch_once(&self, from: Option<u64>, token: &Secret) -> Result<Vec<Value>, FetchError> {
+    async fn fetch_once(
+        &self,
+        from: Option<u64>,
+        token: &Secret,
+    ) -> Result<Vec<Value>, FetchError> {
         let mut request = self.http.get(self.url.clone()).bearer_auth(token.expose());
         if let Some(from) = from {
             request = request.query(&[("from", from)]);
@@ -109,8 +120,14 @@ impl EventsClient {
             401 => Err(FetchError::Unauthorized),
             403 => Err(FetchError::Forbidden(error_message(&body))),
             429 => Err(FetchError::RateLimited { retry_after }),
-            500..=599 => Err(FetchError::Server { status: status.as_u16(), message: error_message(&body) }),
-            code => Err(FetchError::Client { status: code, message: error_message(&body) }),
+            500..=599 => Err(FetchError::Server {
+                status: status.as_u16(),
+                message: error_message(&body),
+            }),
+            code => Err(FetchError::Client {
+                status: code,
+                message: error_message(&body),
+            }),
         }
     }
 }
@@ -127,7 +144,10 @@ fn parse_page(body: &[u8]) -> Result<Vec<Value>, FetchError> {
         )));
     };
     if entries.len() > super::PAGE_LIMIT {
-        tracing::debug!(entries = entries.len(), "a page is longer than the documented limit");
+        tracing::debug!(
+            entries = entries.len(),
+            "a page is longer than the documented limit"
+        );
     }
     Ok(entries)
 }
@@ -136,7 +156,9 @@ fn parse_page(body: &[u8]) -> Result<Vec<Value>, FetchError> {
 fn error_message(body: &[u8]) -> String {
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     let field = |name| parsed.as_ref()?.get(name)?.as_str().map(super::excerpt_str);
-    field("message").or_else(|| field("error")).unwrap_or_else(|| super::excerpt(body))
+    field("message")
+        .or_else(|| field("error"))
+        .unwrap_or_else(|| super::excerpt(body))
 }
 
 /// `Retry-After` as delay seconds or as an HTTP date.
@@ -146,7 +168,10 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
         return Some(Duration::from_secs(seconds));
     }
     let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+    Some(
+        at.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 #[cfg(test)]
@@ -158,7 +183,10 @@ mod tests {
         assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
         let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
         let got = parse_retry_after(&later).unwrap();
-        assert!(got <= Duration::from_secs(30) && got >= Duration::from_secs(28), "{got:?}");
+        assert!(
+            got <= Duration::from_secs(30) && got >= Duration::from_secs(28),
+            "{got:?}"
+        );
         let past = httpdate::fmt_http_date(SystemTime::now() - Duration::from_secs(30));
         assert_eq!(parse_retry_after(&past), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon"), None);
@@ -167,13 +195,25 @@ mod tests {
     #[test]
     fn a_page_must_be_an_array() {
         assert!(parse_page(b"[]").unwrap().is_empty());
-        assert!(matches!(parse_page(b"{\"a\":1}"), Err(FetchError::Malformed(_))));
-        assert!(matches!(parse_page(b"[{\"event_id\":1},"), Err(FetchError::Malformed(_))));
+        assert!(matches!(
+            parse_page(b"{\"a\":1}"),
+            Err(FetchError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_page(b"[{\"event_id\":1},"),
+            Err(FetchError::Malformed(_))
+        ));
     }
 
     #[test]
     fn error_bodies_give_their_message() {
-        assert_eq!(error_message(br#"{"error":"Not Found","message":"no such path"}"#), "no such path");
-        assert_eq!(error_message(b"<html>\nbad gateway</html>"), "<html> bad gateway</html>");
+        assert_eq!(
+            error_message(br#"{"error":"Not Found","message":"no such path"}"#),
+            "no such path"
+        );
+        assert_eq!(
+            error_message(b"<html>\nbad gateway</html>"),
+            "<html> bad gateway</html>"
+        );
     }
 }

@@ -25,7 +25,11 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
 
 /// A short, single-line excerpt of a text for error messages.
 pub(crate) fn excerpt_str(text: &str) -> String {
-    let mut line: String = text.chars().take(200).map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let mut line: String = text
+        .chars()
+        .take(200)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     if text.chars().count() > 200 {
         line.push('…');
     }

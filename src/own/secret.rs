@@ -26,7 +26,11 @@ impl Secret {
 
     /// Replaces every occurrence of the secret in `text`, for messages echoed by servers.
     pub fn scrub(&self, text: &str) -> String {
-        if self.0.is_empty() { text.to_owned() } else { text.replace(&self.0, "[redacted]") }
+        if self.0.is_empty() {
+            text.to_owned()
+        } else {
+            text.replace(&self.0, "[redacted]")
+        }
     }
 }
 
@@ -53,7 +57,10 @@ pub enum SecretSource {
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
     #[error("cannot read the secret file {path}: {source}")]
-    File { path: String, source: std::io::Error },
+    File {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("the secret file {path} is empty")]
     EmptyFile { path: String },
     #[error("the environment variable {name} is not set or is empty")]
@@ -71,7 +78,9 @@ impl SecretSource {
                 })?;
                 let text = text.trim();
                 if text.is_empty() {
-                    return Err(SecretError::EmptyFile { path: path.display().to_string() });
+                    return Err(SecretError::EmptyFile {
+                        path: path.display().to_string(),
+                    });
                 }
                 Ok(Secret::new(text))
             }

@@ -31,7 +31,10 @@ pub fn path(state_dir: &Path, source: &str) -> PathBuf {
 
 /// Loads the state; a missing or unreadable file gives the default (nothing known).
 pub fn load(path: &Path) -> TokenState {
-    std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+    std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
 }
 
 /// Stores the state atomically with mode 0600 (the temporary file is created 0600).

@@ -38,9 +38,11 @@ impl Dispatcher {
     /// Delivers batches until the channel closes, or until `hard` abandons one.
     pub async fn run(self, mut rx: mpsc::Receiver<Batch>, hard: CancellationToken) {
         while let Some(batch) = rx.recv().await {
-            metrics::gauge!(names::BATCHES_QUEUED, "source" => self.source.clone()).set(rx.len() as f64);
+            metrics::gauge!(names::BATCHES_QUEUED, "source" => self.source.clone())
+                .set(rx.len() as f64);
             if batch.events.is_empty() {
-                self.progress.set_caught_up(batch.caught_up && rx.is_empty());
+                self.progress
+                    .set_caught_up(batch.caught_up && rx.is_empty());
                 continue;
             }
             self.progress.set_caught_up(false);
@@ -49,7 +51,8 @@ impl Dispatcher {
                     "stopping with batches undelivered; they are fetched again at the next start");
                 return;
             }
-            self.progress.set_caught_up(batch.caught_up && rx.is_empty());
+            self.progress
+                .set_caught_up(batch.caught_up && rx.is_empty());
             if batch.caught_up {
                 tracing::debug!(source = %self.source, checkpoint = self.progress.checkpoint(), "caught up");
             }
@@ -63,14 +66,18 @@ impl Dispatcher {
             let records: Vec<Record<'_>> = events
                 .iter()
                 .zip(&encoded.ranges)
-                .map(|(event, range)| Record { event, payload: &encoded.bytes[range.clone()] })
+                .map(|(event, range)| Record {
+                    event,
+                    payload: &encoded.bytes[range.clone()],
+                })
                 .collect();
             async move { (sink.name(), sink.send(&records, hard).await) }
         });
         let results = join_all(sends).await;
         for (sink, result) in results {
             for rejected in result? {
-                self.dead_letter(&events[rejected.index], sink, &rejected, hard).await?;
+                self.dead_letter(&events[rejected.index], sink, &rejected, hard)
+                    .await?;
             }
         }
         self.save_checkpoint(events, hard).await
@@ -79,35 +86,63 @@ impl Dispatcher {
     fn encode(&self, events: &[Event]) -> HashMap<Format, Encoded> {
         let mut out = HashMap::new();
         for sink in self.shared.sinks.iter() {
-            out.entry(sink.format()).or_insert_with(|| encode_all(sink.format(), events));
+            out.entry(sink.format())
+                .or_insert_with(|| encode_all(sink.format(), events));
         }
         out
     }
 
     /// Stores a refused event, retrying until the store takes it or `hard` fires.
-    async fn dead_letter(&self, event: &Event, sink: &str, rejected: &Rejected, hard: &CancellationToken) -> Result<(), Aborted> {
+    async fn dead_letter(
+        &self,
+        event: &Event,
+        sink: &str,
+        rejected: &Rejected,
+        hard: &CancellationToken,
+    ) -> Result<(), Aborted> {
         tracing::error!(source = %self.source, sink, event_id = event.id, reason = rejected.reason,
             detail = %rejected.detail, "a sink refused an event for good; storing it as a dead letter");
         let store = &self.shared.dead_letters;
-        retry(hard, "cannot write the dead-letter file", &self.source, || {
-            store.store(DeadEvent::Event(event), sink, rejected.reason, &rejected.detail)
-        })
+        retry(
+            hard,
+            "cannot write the dead-letter file",
+            &self.source,
+            || {
+                store.store(
+                    DeadEvent::Event(event),
+                    sink,
+                    rejected.reason,
+                    &rejected.detail,
+                )
+            },
+        )
         .await
     }
 
-    async fn save_checkpoint(&self, events: &[Event], hard: &CancellationToken) -> Result<(), Aborted> {
-        let Some(last) = events.last() else { return Ok(()) };
-        let checkpoint = Checkpoint::new(&self.source, last.id, Some(format_rfc3339(last.timestamp)));
-        retry(hard, "cannot write the checkpoint", &self.source, || async {
-            self.store.save(&checkpoint).map_err(std::io::Error::other)
-        })
+    async fn save_checkpoint(
+        &self,
+        events: &[Event],
+        hard: &CancellationToken,
+    ) -> Result<(), Aborted> {
+        let Some(last) = events.last() else {
+            return Ok(());
+        };
+        let checkpoint =
+            Checkpoint::new(&self.source, last.id, Some(format_rfc3339(last.timestamp)));
+        retry(
+            hard,
+            "cannot write the checkpoint",
+            &self.source,
+            || async { self.store.save(&checkpoint).map_err(std::io::Error::other) },
+        )
         .await?;
 
         let source = self.source.clone();
         metrics::gauge!(names::CHECKPOINT_EVENT_ID, "source" => source.clone()).set(last.id as f64);
         metrics::gauge!(names::CHECKPOINT_EVENT_TIME, "source" => source.clone())
             .set(last.timestamp.as_millisecond() as f64 / 1000.0);
-        metrics::counter!(names::EVENTS_FORWARDED, "source" => source).increment(events.len() as u64);
+        metrics::counter!(names::EVENTS_FORWARDED, "source" => source)
+            .increment(events.len() as u64);
         self.progress.add_forwarded(events.len(), last.id);
         Ok(())
     }
@@ -127,12 +162,18 @@ fn encode_all(format: Format, events: &[Event]) -> Encoded {
 }
 
 /// Retries a local write with backoff until it succeeds or `hard` fires.
-async fn retry<F, Fut>(hard: &CancellationToken, what: &str, source: &str, mut attempt: F) -> Result<(), Aborted>
+async fn retry<F, Fut>(
+    hard: &CancellationToken,
+    what: &str,
+    source: &str,
+    mut attempt: F,
+) -> Result<(), Aborted>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = std::io::Result<()>>,
 {
-    let mut delays = crate::sinks::util::backoff(Duration::from_millis(100), Duration::from_secs(30));
+    let mut delays =
+        crate::sinks::util::backoff(Duration::from_millis(100), Duration::from_secs(30));
     loop {
         match attempt().await {
             Ok(()) => return Ok(()),

@@ -58,7 +58,12 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// Starts one poller and one dispatcher per source.
-    pub fn start(sources: &[SourceConfig], shared: &Shared, stop: &CancellationToken, hard: &CancellationToken) -> Self {
+    pub fn start(
+        sources: &[SourceConfig],
+        shared: &Shared,
+        stop: &CancellationToken,
+        hard: &CancellationToken,
+    ) -> Self {
         let mut tasks = JoinSet::new();
         let mut progress = BTreeMap::new();
         for config in sources {

@@ -70,8 +70,14 @@ impl Poller {
     }
 
     /// Waits for a usable access token; `None` when the refresher is gone.
-    async fn wait_for_token(&self, access: &mut tokio::sync::watch::Receiver<Access>) -> Option<AccessToken> {
-        let state = access.wait_for(|a| matches!(a, Access::Ready(_))).await.ok()?;
+    async fn wait_for_token(
+        &self,
+        access: &mut tokio::sync::watch::Receiver<Access>,
+    ) -> Option<AccessToken> {
+        let state = access
+            .wait_for(|a| matches!(a, Access::Ready(_)))
+            .await
+            .ok()?;
         match &*state {
             Access::Ready(token) => Some(token.clone()),
             _ => None,
@@ -93,7 +99,9 @@ impl Poller {
                 self.refresher
                     .force_refresh(token.generation)
                     .await
-                    .map_err(|e| FetchError::Network(format!("renewing the access token failed: {e}")))?;
+                    .map_err(|e| {
+                        FetchError::Network(format!("renewing the access token failed: {e}"))
+                    })?;
                 let renewed = match &*self.refresher.subscribe().borrow() {
                     Access::Ready(renewed) => renewed.secret.clone(),
                     _ => return Err(FetchError::Unauthorized.into()),
@@ -120,7 +128,10 @@ impl Poller {
         metrics::counter!(names::EVENTS_FETCHED, "source" => self.config.name.clone())
             .increment(events.len() as u64);
         if !events.is_empty() || !full {
-            let batch = Batch { events, caught_up: !full };
+            let batch = Batch {
+                events,
+                caught_up: !full,
+            };
             tokio::select! {
                 () = stop.cancelled() => return Err(PollError::Stopped),
                 sent = tx.send(batch) => sent.map_err(|_| PollError::Stopped)?,
@@ -128,7 +139,11 @@ impl Poller {
             metrics::gauge!(names::BATCHES_QUEUED, "source" => self.config.name.clone())
                 .set((tx.max_capacity() - tx.capacity()) as f64);
         }
-        Ok(if full { Next::Now } else { Next::After(self.config.poll_interval) })
+        Ok(if full {
+            Next::Now
+        } else {
+            Next::After(self.config.poll_interval)
+        })
     }
 
     /// Turns entries into events above the cursor, in ascending id order. An entry
@@ -139,7 +154,10 @@ impl Poller {
         for entry in entries {
             match Event::from_api(entry, &self.origin, received) {
                 Ok(event) => events.push(event),
-                Err(bad) => self.dead_letter_entry(&bad.entry, &bad.error.to_string()).await,
+                Err(bad) => {
+                    self.dead_letter_entry(&bad.entry, &bad.error.to_string())
+                        .await
+                }
             }
         }
         if !events.is_sorted_by_key(|e| e.id) {
@@ -155,9 +173,21 @@ impl Poller {
 
     async fn dead_letter_entry(&self, entry: &Value, reason: &str) {
         let source = self.config.name.as_str();
-        tracing::error!(source, reason, "an API entry cannot be forwarded; kept as a dead letter");
-        let letter = DeadEvent::Raw { source, value: entry };
-        if let Err(error) = self.shared.dead_letters.store(letter, "-", "unreadable_entry", reason).await {
+        tracing::error!(
+            source,
+            reason,
+            "an API entry cannot be forwarded; kept as a dead letter"
+        );
+        let letter = DeadEvent::Raw {
+            source,
+            value: entry,
+        };
+        if let Err(error) = self
+            .shared
+            .dead_letters
+            .store(letter, "-", "unreadable_entry", reason)
+            .await
+        {
             tracing::error!(source, error = %error, path = %self.shared.dead_letters.path().display(),
                 "cannot write the dead-letter file; the unreadable entry is lost");
         }
@@ -177,7 +207,9 @@ impl Poller {
         let name = &self.config.name;
         let backoff = failures.next_delay();
         let delay = match &error {
-            FetchError::RateLimited { retry_after: Some(after) } => (*after).min(MAX_RETRY_AFTER),
+            FetchError::RateLimited {
+                retry_after: Some(after),
+            } => (*after).min(MAX_RETRY_AFTER),
             _ => backoff,
         };
         let persistent = failures.count >= 3 || matches!(error, FetchError::Forbidden(_));
@@ -212,7 +244,11 @@ struct Failures {
 
 impl Failures {
     fn new(max: Duration) -> Self {
-        Self { count: 0, max, delays: Box::new(crate::sinks::util::backoff(Duration::from_secs(1), max)) }
+        Self {
+            count: 0,
+            max,
+            delays: Box::new(crate::sinks::util::backoff(Duration::from_secs(1), max)),
+        }
     }
 
     fn reset(&mut self) {

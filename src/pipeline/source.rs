@@ -25,7 +25,11 @@ pub struct SourceSpec {
 impl SourceSpec {
     pub fn new(config: SourceConfig, shared: Shared) -> Self {
         shared.health.add_source(&config.name);
-        Self { config, shared, progress: Arc::new(Progress::default()) }
+        Self {
+            config,
+            shared,
+            progress: Arc::new(Progress::default()),
+        }
     }
 
     pub fn progress(&self) -> Arc<Progress> {
@@ -42,7 +46,11 @@ impl SourceSpec {
         }
     }
 
-    async fn run_inner(&self, stop: CancellationToken, hard: CancellationToken) -> Result<(), String> {
+    async fn run_inner(
+        &self,
+        stop: CancellationToken,
+        hard: CancellationToken,
+    ) -> Result<(), String> {
         let config = &self.config;
         let shared = &self.shared;
         let store = FileStore::new(&shared.state_dir, &config.name);

@@ -39,7 +39,10 @@ struct Letter<'a> {
 
 impl DeadLetterStore {
     pub fn new(state_dir: &Path) -> Self {
-        Self { path: state_dir.join("dead-letter.ndjson"), file: Arc::new(Mutex::new(None)) }
+        Self {
+            path: state_dir.join("dead-letter.ndjson"),
+            file: Arc::new(Mutex::new(None)),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -48,7 +51,13 @@ impl DeadLetterStore {
 
     /// Stores one refused event durably. `sink` is `-` for an entry the daemon itself
     /// could not read (such as an event without an id).
-    pub async fn store(&self, event: DeadEvent<'_>, sink: &str, reason: &'static str, detail: &str) -> std::io::Result<()> {
+    pub async fn store(
+        &self,
+        event: DeadEvent<'_>,
+        sink: &str,
+        reason: &'static str,
+        detail: &str,
+    ) -> std::io::Result<()> {
         let mut encoded = Vec::new();
         let (source, raw) = match event {
             DeadEvent::Event(event) => {
@@ -81,7 +90,10 @@ impl DeadLetterStore {
 /// What is being dead-lettered.
 pub enum DeadEvent<'a> {
     Event(&'a Event),
-    Raw { source: &'a str, value: &'a serde_json::Value },
+    Raw {
+        source: &'a str,
+        value: &'a serde_json::Value,
+    },
 }
 
 fn append_synced(path: &Path, slot: &Mutex<Option<File>>, line: &[u8]) -> std::io::Result<()> {

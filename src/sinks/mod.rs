@@ -69,7 +69,11 @@ pub trait Sink: Send + Sync {
 
     /// Delivers a batch. Resolves `Ok` once the destination holds every record except
     /// the returned rejected ones; `Err(Aborted)` only when `stop` fired first.
-    async fn send(&self, records: &[Record<'_>], stop: &CancellationToken) -> Result<Vec<Rejected>, Aborted>;
+    async fn send(
+        &self,
+        records: &[Record<'_>],
+        stop: &CancellationToken,
+    ) -> Result<Vec<Rejected>, Aborted>;
 
     /// Flushes and releases resources at shutdown.
     async fn close(&self) {}

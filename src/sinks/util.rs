@@ -25,13 +25,17 @@ pub struct Status {
 
 impl Status {
     pub fn new(name: &str, health: Health) -> Self {
-        Self { name: name.to_owned(), health }
+        Self {
+            name: name.to_owned(),
+            health,
+        }
     }
 
     /// Counts a failed attempt and marks the sink not ready.
     pub fn failed(&self, reason: &'static str, detail: &str) {
         record_error(&self.name, reason);
-        self.health.sink(&self.name, false, format!("{reason}: {detail}"));
+        self.health
+            .sink(&self.name, false, format!("{reason}: {detail}"));
     }
 
     /// Marks the sink ready after a success, if it was not.
@@ -60,9 +64,14 @@ mod tests {
 
     #[test]
     fn delays_grow_to_the_cap_and_never_end() {
-        let delays: Vec<_> = backoff(Duration::from_millis(100), Duration::from_secs(2)).take(50).collect();
+        let delays: Vec<_> = backoff(Duration::from_millis(100), Duration::from_secs(2))
+            .take(50)
+            .collect();
         assert_eq!(delays.len(), 50);
-        assert!(delays.iter().all(|d| *d <= Duration::from_secs(4)), "{delays:?}");
+        assert!(
+            delays.iter().all(|d| *d <= Duration::from_secs(4)),
+            "{delays:?}"
+        );
         assert!(delays[10] >= Duration::from_secs(2), "{delays:?}");
     }
 }

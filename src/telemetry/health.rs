@@ -45,12 +45,14 @@ impl Health {
     }
 
     pub fn source(&self, name: &str, ready: bool, detail: impl Into<String>) {
-        metrics::gauge!(super::names::SOURCE_UP, "source" => name.to_owned()).set(f64::from(u8::from(ready)));
+        metrics::gauge!(super::names::SOURCE_UP, "source" => name.to_owned())
+            .set(f64::from(u8::from(ready)));
         self.set(|s| &mut s.sources, name, ready, detail);
     }
 
     pub fn sink(&self, name: &str, ready: bool, detail: impl Into<String>) {
-        metrics::gauge!(super::names::SINK_UP, "sink" => name.to_owned()).set(f64::from(u8::from(ready)));
+        metrics::gauge!(super::names::SINK_UP, "sink" => name.to_owned())
+            .set(f64::from(u8::from(ready)));
         self.set(|s| &mut s.sinks, name, ready, detail);
     }
 
@@ -78,8 +80,16 @@ impl Health {
     pub fn report(&self) -> Report {
         let state = self.lock();
         let ready = !state.sources.is_empty()
-            && state.sources.values().chain(state.sinks.values()).all(|s| s.ready);
-        Report { ready, sources: state.sources.clone(), sinks: state.sinks.clone() }
+            && state
+                .sources
+                .values()
+                .chain(state.sinks.values())
+                .all(|s| s.ready);
+        Report {
+            ready,
+            sources: state.sources.clone(),
+            sinks: state.sinks.clone(),
+        }
     }
 
     fn set(
@@ -90,11 +100,19 @@ impl Health {
         detail: impl Into<String>,
     ) {
         let mut state = self.lock();
-        map(&mut state).insert(name.to_owned(), Status { ready, detail: detail.into() });
+        map(&mut state).insert(
+            name.to_owned(),
+            Status {
+                ready,
+                detail: detail.into(),
+            },
+        );
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic elsewhere while holding the lock leaves plain data behind; keep serving it.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

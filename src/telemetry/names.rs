@@ -54,21 +54,51 @@ pub fn describe() {
     use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
     describe_gauge!(BUILD_INFO, "Build information; always 1.");
     describe_counter!(EVENTS_FETCHED, "Events read from the Own API.");
-    describe_counter!(EVENTS_FORWARDED, "Events acknowledged by every sink and checkpointed.");
+    describe_counter!(
+        EVENTS_FORWARDED,
+        "Events acknowledged by every sink and checkpointed."
+    );
     describe_counter!(EVENTS_SENT, "Events accepted by a sink.");
     describe_counter!(SINK_BYTES, Unit::Bytes, "Bytes accepted by a sink.");
-    describe_counter!(EVENTS_DEAD_LETTERED, "Events a sink rejected for good, kept as dead letters.");
+    describe_counter!(
+        EVENTS_DEAD_LETTERED,
+        "Events a sink rejected for good, kept as dead letters."
+    );
     describe_counter!(SINK_ERRORS, "Failed sink attempts, each retried.");
-    describe_histogram!(SINK_SEND_DURATION, Unit::Seconds, "Time for a sink to accept a batch.");
+    describe_histogram!(
+        SINK_SEND_DURATION,
+        Unit::Seconds,
+        "Time for a sink to accept a batch."
+    );
     describe_gauge!(SINK_UP, "1 while the sink is reachable.");
     describe_counter!(API_REQUESTS, "Requests to the Own events API by status.");
-    describe_histogram!(API_REQUEST_DURATION, Unit::Seconds, "Own events API request time.");
-    describe_gauge!(LAST_POLL, Unit::Seconds, "Unix time of the last successful poll.");
+    describe_histogram!(
+        API_REQUEST_DURATION,
+        Unit::Seconds,
+        "Own events API request time."
+    );
+    describe_gauge!(
+        LAST_POLL,
+        Unit::Seconds,
+        "Unix time of the last successful poll."
+    );
     describe_gauge!(SOURCE_UP, "1 while the source polls successfully.");
     describe_gauge!(CHECKPOINT_EVENT_ID, "Last checkpointed event id.");
-    describe_gauge!(CHECKPOINT_EVENT_TIME, Unit::Seconds, "Unix time of the last checkpointed event.");
+    describe_gauge!(
+        CHECKPOINT_EVENT_TIME,
+        Unit::Seconds,
+        "Unix time of the last checkpointed event."
+    );
     describe_gauge!(BATCHES_QUEUED, "Batches fetched and waiting for delivery.");
     describe_counter!(TOKEN_REFRESHES, "Access token grants by result.");
-    describe_gauge!(ACCESS_TOKEN_EXPIRY, Unit::Seconds, "Unix time the access token expires.");
-    describe_gauge!(API_TOKEN_EXPIRY, Unit::Seconds, "Unix time the Own API token expires.");
+    describe_gauge!(
+        ACCESS_TOKEN_EXPIRY,
+        Unit::Seconds,
+        "Unix time the access token expires."
+    );
+    describe_gauge!(
+        API_TOKEN_EXPIRY,
+        Unit::Seconds,
+        "Unix time the Own API token expires."
+    );
 }

@@ -16,8 +16,9 @@ use tokio_util::sync::CancellationToken;
 use super::{Health, names};
 
 /// Buckets for request and send latencies, in seconds.
-const LATENCY_BUCKETS: &[f64] =
-    &[0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0];
+const LATENCY_BUCKETS: &[f64] = &[
+    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
+];
 
 static RECORDER: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -53,13 +54,18 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 
 /// Serves telemetry until `stop` fires.
 pub async fn serve(listener: TcpListener, health: Health, stop: CancellationToken) {
-    let state = AppState { metrics: recorder(), health };
+    let state = AppState {
+        metrics: recorder(),
+        health,
+    };
     let app = Router::new()
         .route("/metrics", get(metrics_text))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .with_state(state);
-    let result = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned()).await;
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(stop.cancelled_owned())
+        .await;
     if let Err(error) = result {
         tracing::error!(error = %error, "the telemetry listener failed");
     }
@@ -74,6 +80,10 @@ async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let report = state.health.report();
-    let status = if report.ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if report.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, Json(report))
 }

@@ -45,7 +45,9 @@ impl Sim {
             .expect("start the simulator");
         let stdout = child.stdout.take().expect("simulator stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read the simulator's first line");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the simulator's first line");
         let addr = line
             .trim()
             .rsplit("http://")
@@ -74,21 +76,31 @@ impl Sim {
         assert!(response < 300, "admin {path} answered {response}");
     }
 
-    /// Every access token the simulator has granted.
-    pub fn issued_access_tokens(&self) -> Vec<String> {
+    /// Every token the simulator has granted lately, access and refresh.
+    pub fn issued_tokens(&self) -> Vec<String> {
         let stats = self.stats();
-        let list = stats["issued_access_tokens"].as_array().cloned().unwrap_or_default();
-        list.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect()
+        let list = stats["issued_tokens"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        list.iter()
+            .filter_map(|t| t.as_str().map(str::to_owned))
+            .collect()
     }
 
     /// The id of the newest event in the simulated log.
     pub fn last_event_id(&self) -> u64 {
-        self.stats()["last_event_id"].as_u64().expect("the log has events")
+        self.stats()["last_event_id"]
+            .as_u64()
+            .expect("the log has events")
     }
 
     /// The ids of the whole log as the API serves it.
     pub fn all_ids(&self) -> Vec<u64> {
-        self.all_events().iter().map(|e| e["event_id"].as_u64().expect("an id")).collect()
+        self.all_events()
+            .iter()
+            .map(|e| e["event_id"].as_u64().expect("an id"))
+            .collect()
     }
 
     /// The whole log as the API serves it, paged from the start.
@@ -101,8 +113,12 @@ impl Sim {
                 Some(from) => format!("{}events?from={from}", self.base_url()),
                 None => format!("{}events", self.base_url()),
             };
-            let page: Vec<Value> = serde_json::from_value(get_json_auth(&url, &token)).expect("a page");
-            let page_ids: Vec<u64> = page.iter().map(|e| e["event_id"].as_u64().expect("id")).collect();
+            let page: Vec<Value> =
+                serde_json::from_value(get_json_auth(&url, &token)).expect("a page");
+            let page_ids: Vec<u64> = page
+                .iter()
+                .map(|e| e["event_id"].as_u64().expect("id"))
+                .collect();
             let inclusive = from.is_some() && page_ids.first() == from.as_ref();
             let full = page.len() >= 1000;
             events.extend(page.into_iter().skip(usize::from(inclusive)));
@@ -120,8 +136,16 @@ impl Sim {
             ("refresh_token", "sim-api-token"),
             ("client_id", "0oa4c413eq8wwcEzP4h7"),
         ];
-        let grant: Value = client().post(self.token_url()).form(&form).send().and_then(|r| r.json()).expect("a grant");
-        grant["access_token"].as_str().expect("an access token").to_owned()
+        let grant: Value = client()
+            .post(self.token_url())
+            .form(&form)
+            .send()
+            .and_then(|r| r.json())
+            .expect("a grant");
+        grant["access_token"]
+            .as_str()
+            .expect("an access token")
+            .to_owned()
     }
 }
 
@@ -133,20 +157,36 @@ impl Drop for Sim {
 }
 
 fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().expect("an HTTP client")
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("an HTTP client")
 }
 
 fn get_json(url: &str) -> Value {
-    client().get(url).send().and_then(|r| r.json()).unwrap_or_else(|e| panic!("GET {url}: {e}"))
+    client()
+        .get(url)
+        .send()
+        .and_then(|r| r.json())
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
 }
 
 fn get_json_auth(url: &str, token: &str) -> Value {
-    client().get(url).bearer_auth(token).send().and_then(|r| r.json()).unwrap_or_else(|e| panic!("GET {url}: {e}"))
+    client()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .and_then(|r| r.json())
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
 }
 
 /// POSTs JSON and returns the status code.
 fn post_json(url: &str, body: &Value) -> u16 {
-    client().post(url).json(body).send().map_or(0, |r| r.status().as_u16())
+    client()
+        .post(url)
+        .json(body)
+        .send()
+        .map_or(0, |r| r.status().as_u16())
 }
 
 /// HTTP status of a GET, 0 when nothing answered.
@@ -156,7 +196,11 @@ pub fn http_status(url: &str) -> u16 {
 
 /// The body of a GET, as text.
 pub fn http_text(url: &str) -> String {
-    client().get(url).send().and_then(|r| r.text()).unwrap_or_default()
+    client()
+        .get(url)
+        .send()
+        .and_then(|r| r.text())
+        .unwrap_or_default()
 }
 
 /// A daemon's working folder: configuration, state, output and logs.
@@ -170,7 +214,11 @@ impl Setup {
     pub fn new() -> Setup {
         let dir = tempfile::tempdir().expect("a temporary folder");
         std::fs::write(dir.path().join("api-token"), "sim-api-token\n").expect("write the token");
-        Setup { dir, extra_source: String::new(), extra_sink: String::new() }
+        Setup {
+            dir,
+            extra_source: String::new(),
+            extra_sink: String::new(),
+        }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -238,7 +286,9 @@ path = "{out}"
 
     /// Starts the daemon with a configuration file written beforehand.
     pub fn start_with_config(&self, config: &Path) -> Daemon {
-        let n = std::fs::read_dir(self.dir.path()).map(|d| d.count()).unwrap_or(0);
+        let n = std::fs::read_dir(self.dir.path())
+            .map(|d| d.count())
+            .unwrap_or(0);
         let log = self.path(&format!("daemon-{n}.log"));
         let child = Command::new(binary())
             .args(["run", "--config"])
@@ -248,7 +298,10 @@ path = "{out}"
             .stderr(std::fs::File::create(&log).expect("create the log file"))
             .spawn()
             .expect("start the daemon");
-        Daemon { child: Some(child), log }
+        Daemon {
+            child: Some(child),
+            log,
+        }
     }
 
     /// Every event line in the output file, parsed.
@@ -258,14 +311,19 @@ path = "{out}"
 
     /// The event ids in the output file, in file order.
     pub fn output_ids(&self) -> Vec<u64> {
-        self.events().iter().map(|e| e["event_id"].as_u64().expect("an event id")).collect()
+        self.events()
+            .iter()
+            .map(|e| e["event_id"].as_u64().expect("an event id"))
+            .collect()
     }
 }
 
 pub fn read_ndjson(path: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     text.lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("bad NDJSON line {line:?}: {e}")))
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("bad NDJSON line {line:?}: {e}"))
+        })
         .collect()
 }
 
@@ -286,7 +344,10 @@ impl Daemon {
 
     /// The log lines, parsed from JSON.
     pub fn log_lines(&self) -> Vec<Value> {
-        self.logs().lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+        self.logs()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
     }
 
     /// The telemetry address from the start-up log line.
@@ -301,7 +362,9 @@ impl Daemon {
     }
 
     pub fn signal(&self, name: &str) {
-        let status = Command::new("kill").args([&format!("-{name}"), &self.pid().to_string()]).status();
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.pid().to_string()])
+            .status();
         assert!(status.is_ok_and(|s| s.success()), "kill -{name} failed");
     }
 
@@ -322,14 +385,19 @@ impl Daemon {
             if let Ok(Some(status)) = child.try_wait() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "the daemon did not stop after SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "the daemon did not stop after SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 
     /// Whether the process is still alive.
     pub fn alive(&mut self) -> bool {
-        self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 }
 
@@ -351,8 +419,15 @@ pub fn wait_for_checkpoint(setup: &Setup, id: u64) {
 
 /// Asserts that `ids` holds each of `expected` exactly once, in order.
 pub fn assert_exactly_once_in_order(ids: &[u64], expected: &[u64]) {
-    assert_eq!(ids.len(), expected.len(), "event count differs from the log");
+    assert_eq!(
+        ids.len(),
+        expected.len(),
+        "event count differs from the log"
+    );
     if let Some(pos) = ids.iter().zip(expected).position(|(a, b)| a != b) {
-        panic!("first difference at line {pos}: got {}, expected {}", ids[pos], expected[pos]);
+        panic!(
+            "first difference at line {pos}: got {}, expected {}",
+            ids[pos], expected[pos]
+        );
     }
 }

@@ -9,15 +9,27 @@ fn sigterm_mid_backfill_drains_checkpoints_and_exits_0_so_a_restart_repeats_noth
     let sim = Sim::start(&["--events", "30000", "--latency", "25ms"]);
     let setup = Setup::new();
     let daemon = setup.start(&sim);
-    wait_for("a partial backfill", || (setup.checkpoint()? > 5000).then_some(()));
+    wait_for("a partial backfill", || {
+        (setup.checkpoint()? > 5000).then_some(())
+    });
     let logs_before = daemon.log.clone();
     assert_eq!(daemon.stop().code(), Some(0));
     let logs = std::fs::read_to_string(logs_before).unwrap();
-    assert!(logs.contains("own-audit-forwarder stopped"), "no orderly stop in:\n{logs}");
+    assert!(
+        logs.contains("own-audit-forwarder stopped"),
+        "no orderly stop in:\n{logs}"
+    );
 
     let written = setup.output_ids();
-    assert_eq!(written.last().copied(), setup.checkpoint(), "the checkpoint lags what was written");
-    assert!(setup.checkpoint() < Some(sim.last_event_id()), "the backfill finished before the stop");
+    assert_eq!(
+        written.last().copied(),
+        setup.checkpoint(),
+        "the checkpoint lags what was written"
+    );
+    assert!(
+        setup.checkpoint() < Some(sim.last_event_id()),
+        "the backfill finished before the stop"
+    );
 
     let _daemon = setup.start(&sim);
     wait_for_checkpoint(&setup, sim.last_event_id());
@@ -29,20 +41,35 @@ fn a_corrupt_checkpoint_stops_the_source_with_a_clear_error_instead_of_starting_
     let sim = Sim::start(&["--events", "500"]);
     let setup = Setup::new();
     std::fs::create_dir_all(setup.path("state/checkpoints")).unwrap();
-    std::fs::write(setup.checkpoint_path(), "{\"version\":1,\"source\":\"sim\",\"last_ev").unwrap();
+    std::fs::write(
+        setup.checkpoint_path(),
+        "{\"version\":1,\"source\":\"sim\",\"last_ev",
+    )
+    .unwrap();
     let mut daemon = setup.start(&sim);
     let readyz = format!("http://{}/readyz", daemon.telemetry());
-    wait_for("the corrupt-checkpoint error", || daemon.logs().contains("is corrupt").then_some(()));
+    wait_for("the corrupt-checkpoint error", || {
+        daemon.logs().contains("is corrupt").then_some(())
+    });
     assert_eq!(http_status(&readyz), 503);
     assert!(http_text(&readyz).contains("checkpoint set --source sim"));
     assert!(daemon.alive());
-    assert!(setup.events().is_empty(), "events were forwarded from the beginning");
+    assert!(
+        setup.events().is_empty(),
+        "events were forwarded from the beginning"
+    );
     assert_eq!(sim.stats()["events_requests_total"], 0);
 }
 
 fn cli(args: &[&str], config: &std::path::Path) -> (i32, String) {
-    let out = Command::new(binary()).args(args).arg("--config").arg(config).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let out = Command::new(binary())
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     (out.status.code().unwrap_or(-1), text)
 }
 
@@ -57,37 +84,67 @@ fn checkpoint_show_and_set_work_on_a_stopped_daemon_only() {
 
     let daemon = setup.start(&sim);
     wait_for_checkpoint(&setup, sim.last_event_id());
-    let (code, text) = cli(&["checkpoint", "set", "--source", "sim", "--event-id", "1"], &config);
+    let (code, text) = cli(
+        &["checkpoint", "set", "--source", "sim", "--event-id", "1"],
+        &config,
+    );
     assert_eq!(code, 1, "set was allowed while the daemon runs: {text}");
-    assert!(text.contains("another own-audit-forwarder is running"), "{text}");
+    assert!(
+        text.contains("another own-audit-forwarder is running"),
+        "{text}"
+    );
     assert_eq!(daemon.stop().code(), Some(0));
 
     let (code, text) = cli(&["checkpoint", "show", "--source", "sim"], &config);
     assert_eq!(code, 0);
-    assert!(text.contains(&format!("\"last_event_id\":{}", sim.last_event_id())), "{text}");
+    assert!(
+        text.contains(&format!("\"last_event_id\":{}", sim.last_event_id())),
+        "{text}"
+    );
     let replay_from = sim.all_ids()[1199];
-    let (code, text) = cli(&["checkpoint", "set", "--source", "sim", "--event-id", &replay_from.to_string()], &config);
+    let (code, text) = cli(
+        &[
+            "checkpoint",
+            "set",
+            "--source",
+            "sim",
+            "--event-id",
+            &replay_from.to_string(),
+        ],
+        &config,
+    );
     assert_eq!(code, 0, "{text}");
     assert_eq!(setup.checkpoint(), Some(replay_from));
 
     // The replay repeats exactly the 300 events after the new checkpoint.
     let _daemon = setup.start(&sim);
-    wait_for("the replay", || (setup.output_ids().len() == 1800).then_some(()));
+    wait_for("the replay", || {
+        (setup.output_ids().len() == 1800).then_some(())
+    });
     assert_eq!(setup.output_ids()[1500..], sim.all_ids()[1200..]);
 }
 
 #[test]
 fn validate_exits_0_on_the_example_and_1_listing_every_problem() {
-    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/own-audit-forwarder.toml");
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/own-audit-forwarder.toml");
     let (code, text) = cli(&["validate"], &example);
     assert_eq!(code, 0, "{text}");
 
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.toml");
-    std::fs::write(&bad, "state_dir = 5\n[[sources]]\nname = \"x\"\nregoin = \"app1\"\n").unwrap();
+    std::fs::write(
+        &bad,
+        "state_dir = 5\n[[sources]]\nname = \"x\"\nregoin = \"app1\"\n",
+    )
+    .unwrap();
     let (code, text) = cli(&["validate"], &bad);
     assert_eq!(code, 1);
-    for expected in ["sources[0].regoin: unknown field", "state_dir", "sinks: none configured"] {
+    for expected in [
+        "sources[0].regoin: unknown field",
+        "state_dir",
+        "sinks: none configured",
+    ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
 }
@@ -99,13 +156,19 @@ fn check_reports_every_part_and_moves_no_checkpoint() {
     let config = setup.write_config(&sim);
     let (code, text) = cli(&["check"], &config);
     assert_eq!(code, 0, "{text}");
-    assert!(text.contains("authentication") && text.contains("fetched 1000 events"), "{text}");
+    assert!(
+        text.contains("authentication") && text.contains("fetched 1000 events"),
+        "{text}"
+    );
     assert_eq!(setup.checkpoint(), None);
 
     std::fs::write(setup.path("api-token"), "wrong\n").unwrap();
     let (code, text) = cli(&["check"], &config);
     assert_eq!(code, 1);
-    assert!(text.contains("FAIL") && text.contains("invalid_grant"), "{text}");
+    assert!(
+        text.contains("FAIL") && text.contains("invalid_grant"),
+        "{text}"
+    );
     assert!(!text.contains("wrong\n"), "{text}");
 }
 
@@ -118,7 +181,8 @@ fn metrics_carry_the_documented_names() {
     let addr = daemon.telemetry();
     let text = wait_for("the forwarded counter", || {
         let text = http_text(&format!("http://{addr}/metrics"));
-        text.contains("own_audit_events_forwarded_total{source=\"sim\"} 1200").then_some(text)
+        text.contains("own_audit_events_forwarded_total{source=\"sim\"} 1200")
+            .then_some(text)
     });
     for name in [
         "own_audit_build_info",

@@ -5,7 +5,10 @@ use serde_json::Value;
 
 /// The raw log as the simulator serves it, by id.
 fn raw_events(sim: &Sim) -> std::collections::BTreeMap<u64, Value> {
-    sim.all_events().into_iter().map(|e| (e["event_id"].as_u64().unwrap(), e)).collect()
+    sim.all_events()
+        .into_iter()
+        .map(|e| (e["event_id"].as_u64().unwrap(), e))
+        .collect()
 }
 
 #[test]
@@ -23,8 +26,13 @@ fn timestamps_are_normalized_to_utc_and_unknown_fields_are_kept() {
     for event in &out {
         let id = event["event_id"].as_u64().unwrap();
         let original = &raw[&id];
-        let created = event["created_at"].as_str().expect("created_at is a string");
-        assert!(is_normal_utc(created), "{created} is not the normal UTC form");
+        let created = event["created_at"]
+            .as_str()
+            .expect("created_at is a string");
+        assert!(
+            is_normal_utc(created),
+            "{created} is not the normal UTC form"
+        );
         let sent = original["created_at"].as_str().unwrap();
         let want: jiff::Timestamp = sent.parse().unwrap();
         let got: jiff::Timestamp = created.parse().unwrap();
@@ -40,8 +48,14 @@ fn timestamps_are_normalized_to_utc_and_unknown_fields_are_kept() {
             unknown_kept += 1;
         }
     }
-    assert!(forms.len() >= 4, "the log exercised too few time forms: {forms:?}");
-    assert!(unknown_kept > 10, "too few events with unknown fields: {unknown_kept}");
+    assert!(
+        forms.len() >= 4,
+        "the log exercised too few time forms: {forms:?}"
+    );
+    assert!(
+        unknown_kept > 10,
+        "too few events with unknown fields: {unknown_kept}"
+    );
 }
 
 fn is_normal_utc(text: &str) -> bool {
@@ -55,5 +69,7 @@ fn is_normal_utc(text: &str) -> bool {
 
 /// The form of a timestamp: digits replaced, so `+02:00` and `Z` forms differ.
 fn shape(text: &str) -> String {
-    text.chars().map(|c| if c.is_ascii_digit() { '9' } else { c }).collect()
+    text.chars()
+        .map(|c| if c.is_ascii_digit() { '9' } else { c })
+        .collect()
 }

@@ -29,7 +29,10 @@ pub struct FileSink {
 
 enum Target {
     Stdout,
-    Path { path: PathBuf, file: Arc<Mutex<Option<File>>> },
+    Path {
+        path: PathBuf,
+        file: Arc<Mutex<Option<File>>>,
+    },
 }
 
 impl FileSink {
@@ -41,9 +44,17 @@ impl FileSink {
                 name: config.name.clone(),
                 reason: format!("cannot open {} for appending: {e}", config.path.display()),
             })?;
-            Target::Path { path: config.path.clone(), file: Arc::new(Mutex::new(Some(file))) }
+            Target::Path {
+                path: config.path.clone(),
+                file: Arc::new(Mutex::new(Some(file))),
+            }
         };
-        Ok(Self { name: config.name.clone(), status, target, fsync: config.fsync })
+        Ok(Self {
+            name: config.name.clone(),
+            status,
+            target,
+            fsync: config.fsync,
+        })
     }
 
     async fn write_once(&self, body: Arc<Vec<u8>>) -> std::io::Result<()> {
@@ -71,7 +82,12 @@ impl FileSink {
 
 /// Appends the batch, reopening a rotated file first; on failure cuts the file back to
 /// where the batch began and drops the handle so the retry reopens it.
-fn append_batch(path: &Path, slot: &mut Option<File>, body: &[u8], fsync: bool) -> std::io::Result<()> {
+fn append_batch(
+    path: &Path,
+    slot: &mut Option<File>,
+    body: &[u8],
+    fsync: bool,
+) -> std::io::Result<()> {
     let file = match slot.take() {
         Some(file) if !was_rotated(path, &file) => file,
         _ => open_append(path)?,
@@ -116,13 +132,17 @@ impl Sink for FileSink {
     async fn health(&self) -> Result<(), HealthError> {
         match &self.target {
             Target::Stdout => Ok(()),
-            Target::Path { path, .. } => open_append(path)
-                .map(drop)
-                .map_err(|e| HealthError(format!("cannot open {} for appending: {e}", path.display()))),
+            Target::Path { path, .. } => open_append(path).map(drop).map_err(|e| {
+                HealthError(format!("cannot open {} for appending: {e}", path.display()))
+            }),
         }
     }
 
-    async fn send(&self, records: &[Record<'_>], stop: &CancellationToken) -> Result<Vec<Rejected>, Aborted> {
+    async fn send(
+        &self,
+        records: &[Record<'_>],
+        stop: &CancellationToken,
+    ) -> Result<Vec<Rejected>, Aborted> {
         let size = records.iter().map(|r| r.payload.len() + 1).sum();
         let mut body = Vec::with_capacity(size);
         for record in records {
@@ -151,7 +171,12 @@ impl Sink for FileSink {
         metrics::histogram!(names::SINK_SEND_DURATION, "sink" => self.name.clone())
             .record(started.elapsed().as_secs_f64());
         if let Some(first) = records.first() {
-            util::record_sent(&self.name, &first.event.origin.source, records.len(), body.len());
+            util::record_sent(
+                &self.name,
+                &first.event.origin.source,
+                records.len(),
+                body.len(),
+            );
         }
         Ok(Vec::new())
     }
