@@ -100,19 +100,25 @@ fn from_tree(built: config::Config) -> Result<Config, ConfigError> {
         .filter_map(|(i, v)| parse_sink(v, &format!("sinks[{i}]"), &mut problems))
         .collect();
 
-    let config = settings.map(|s| Config {
-        state_dir: s.state_dir.unwrap_or_default(),
-        pipeline: s.pipeline,
-        telemetry: s.telemetry,
+    // Check the lists even when the top level is broken, so that every problem shows.
+    let state_dir_problem = settings.is_none();
+    let settings = settings.unwrap_or(Settings {
+        state_dir: None,
+        pipeline: Default::default(),
+        telemetry: Default::default(),
+    });
+    let config = Config {
+        state_dir: settings.state_dir.unwrap_or_default(),
+        pipeline: settings.pipeline,
+        telemetry: settings.telemetry,
         sources,
         sinks,
-    });
-    if let Some(config) = &config {
-        validate(config, &mut problems);
-    }
-    match config {
-        Some(config) if problems.is_empty() => Ok(config),
-        _ => Err(ConfigError { problems }),
+    };
+    validate(&config, !state_dir_problem, &mut problems);
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigError { problems })
     }
 }
 
@@ -245,8 +251,8 @@ fn parse_sink(value: Value, prefix: &str, problems: &mut Vec<String>) -> Option<
     }
 }
 
-fn validate(config: &Config, problems: &mut Vec<String>) {
-    if config.state_dir.as_os_str().is_empty() {
+fn validate(config: &Config, top_level_read: bool, problems: &mut Vec<String>) {
+    if top_level_read && config.state_dir.as_os_str().is_empty() {
         problems.push("state_dir: missing; set the folder for checkpoints and dead letters".into());
     }
     if config.pipeline.channel_capacity == 0 {

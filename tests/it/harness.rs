@@ -31,6 +31,8 @@ pub fn wait_for<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
 pub struct Sim {
     child: Child,
     pub addr: String,
+    /// The API token the simulator accepts now; the tests' own reads use it.
+    api_token: std::sync::Mutex<String>,
 }
 
 impl Sim {
@@ -44,10 +46,13 @@ impl Sim {
             .spawn()
             .expect("start the simulator");
         let stdout = child.stdout.take().expect("simulator stdout");
+        let mut reader = BufReader::new(stdout);
         let mut line = String::new();
-        BufReader::new(stdout)
+        reader
             .read_line(&mut line)
             .expect("read the simulator's first line");
+        // Keep reading, so that the simulator never writes to a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
         let addr = line
             .trim()
             .rsplit("http://")
@@ -55,7 +60,11 @@ impl Sim {
             .filter(|a| !a.is_empty())
             .unwrap_or_else(|| panic!("unexpected simulator banner {line:?}"))
             .to_owned();
-        Sim { child, addr }
+        Sim {
+            child,
+            addr,
+            api_token: std::sync::Mutex::new("sim-api-token".into()),
+        }
     }
 
     pub fn base_url(&self) -> String {
@@ -73,6 +82,9 @@ impl Sim {
     /// POSTs an admin request such as `fault` or `revoke-access`.
     pub fn admin(&self, path: &str, body: Value) {
         let response = post_json(&format!("http://{}/_sim/{path}", self.addr), &body);
+        if let (true, Some(token)) = (path == "api-token", body["token"].as_str()) {
+            *self.api_token.lock().unwrap() = token.to_owned();
+        }
         assert!(response < 300, "admin {path} answered {response}");
     }
 
@@ -113,8 +125,7 @@ impl Sim {
                 Some(from) => format!("{}events?from={from}", self.base_url()),
                 None => format!("{}events", self.base_url()),
             };
-            let page: Vec<Value> =
-                serde_json::from_value(get_json_auth(&url, &token)).expect("a page");
+            let page = page_ignoring_faults(&url, &token);
             let page_ids: Vec<u64> = page
                 .iter()
                 .map(|e| e["event_id"].as_u64().expect("id"))
@@ -133,7 +144,7 @@ impl Sim {
         let form = [
             ("grant_type", "refresh_token"),
             ("scope", "api:access"),
-            ("refresh_token", "sim-api-token"),
+            ("refresh_token", &self.api_token.lock().unwrap().clone()),
             ("client_id", "0oa4c413eq8wwcEzP4h7"),
         ];
         let grant: Value = client()
@@ -171,13 +182,20 @@ fn get_json(url: &str) -> Value {
         .unwrap_or_else(|e| panic!("GET {url}: {e}"))
 }
 
-fn get_json_auth(url: &str, token: &str) -> Value {
-    client()
-        .get(url)
-        .bearer_auth(token)
-        .send()
-        .and_then(|r| r.json())
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+/// One page, asked again while the simulator serves faults to the test as well.
+fn page_ignoring_faults(url: &str, token: &str) -> Vec<Value> {
+    for _ in 0..100 {
+        let response = client().get(url).bearer_auth(token).send();
+        let page = response
+            .ok()
+            .filter(|r| r.status() == 200)
+            .and_then(|r| r.json().ok());
+        if let Some(page) = page {
+            return page;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("GET {url} kept failing")
 }
 
 /// POSTs JSON and returns the status code.
