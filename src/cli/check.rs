@@ -99,7 +99,12 @@ async fn check_source(config: &Config, source: &SourceConfig, report: &mut Repor
         Ok(page) => {
             let ids: Vec<u64> = page
                 .iter()
-                .filter_map(|e| e.get("event_id")?.as_u64())
+                .filter_map(|e| {
+                    crate::event::Fields::parse(e.clone())
+                        .ok()?
+                        .value("event_id")?
+                        .as_u64()
+                })
                 .collect();
             match (ids.first(), ids.last()) {
                 (Some(first), Some(last)) => report.ok(

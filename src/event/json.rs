@@ -13,9 +13,9 @@
 //! `own_audit.created_at_invalid` is `true` and `created_at` is left as Own sent it.
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
-use super::{Event, format_rfc3339};
+use super::{Event, format_rfc3339, write_raw_compact};
 
 /// The key of the object the daemon adds to each event.
 pub const ENVELOPE_KEY: &str = "own_audit";
@@ -27,7 +27,7 @@ struct Envelope<'a> {
     host: &'a str,
     version: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    created_at_original: Option<&'a Value>,
+    created_at_original: Option<&'a RawValue>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     created_at_invalid: bool,
 }
@@ -35,21 +35,26 @@ struct Envelope<'a> {
 /// Appends the event as one line of JSON (without the newline) to `out`.
 pub fn encode_json(event: &Event, out: &mut Vec<u8>) {
     let normalized = format_rfc3339(event.timestamp);
-    let raw_created = event.fields.get("created_at");
-    let rewritten =
-        event.created_at_valid && raw_created.and_then(Value::as_str) != Some(normalized.as_str());
+    let raw_created = event.fields.raw("created_at");
+    let rewritten = event.created_at_valid
+        && raw_created.is_some_and(|raw| raw.trim_matches('"') != normalized);
+    let original: Option<&RawValue> = raw_created
+        .filter(|_| rewritten)
+        .and_then(|raw| serde_json::from_str(raw).ok());
 
     out.push(b'{');
     let mut first = true;
-    for (name, value) in &event.fields {
+    for (name, value) in event.fields.iter() {
         if name == ENVELOPE_KEY {
             // Own's own field of that name would clash with the envelope; it is kept
             // under a prefixed name instead.
-            write_pair(out, &mut first, "own_audit_original", value);
+            write_key(out, &mut first, "own_audit_original");
+            write_raw_compact(out, value);
         } else if name == "created_at" && event.created_at_valid {
             write_pair(out, &mut first, name, &normalized);
         } else {
-            write_pair(out, &mut first, name, value);
+            write_key(out, &mut first, name);
+            write_raw_compact(out, value);
         }
     }
     if raw_created.is_none() {
@@ -61,21 +66,26 @@ pub fn encode_json(event: &Event, out: &mut Vec<u8>) {
         region: &event.origin.region,
         host: &event.origin.host,
         version: event.origin.version,
-        created_at_original: raw_created.filter(|_| rewritten),
+        created_at_original: original,
         created_at_invalid: !event.created_at_valid,
     };
     write_pair(out, &mut first, ENVELOPE_KEY, &envelope);
     out.push(b'}');
 }
 
-fn write_pair<T: Serialize + ?Sized>(out: &mut Vec<u8>, first: &mut bool, name: &str, value: &T) {
+fn write_key(out: &mut Vec<u8>, first: &mut bool, name: &str) {
     if !*first {
         out.push(b',');
     }
     *first = false;
-    // Serializing a str or a serde_json::Value into a Vec cannot fail.
+    // Serializing a str into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, name);
     out.push(b':');
+}
+
+fn write_pair<T: Serialize + ?Sized>(out: &mut Vec<u8>, first: &mut bool, name: &str, value: &T) {
+    write_key(out, first, name);
+    // The values written here are strings and plain structs, which cannot fail.
     let _ = serde_json::to_writer(&mut *out, value);
 }
 
@@ -83,7 +93,7 @@ fn write_pair<T: Serialize + ?Sized>(out: &mut Vec<u8>, first: &mut bool, name: 
 mod tests {
     use super::*;
     use crate::event::Origin;
-    use serde_json::json;
+    use serde_json::{Value, json};
     use std::sync::Arc;
 
     fn origin() -> Arc<Origin> {
@@ -96,7 +106,8 @@ mod tests {
     }
 
     fn encode(entry: Value) -> Value {
-        let event = Event::from_api(entry, &origin(), jiff::Timestamp::UNIX_EPOCH).unwrap();
+        let raw = RawValue::from_string(entry.to_string()).unwrap();
+        let event = Event::from_api(raw, &origin(), jiff::Timestamp::UNIX_EPOCH).unwrap();
         let mut out = Vec::new();
         encode_json(&event, &mut out);
         serde_json::from_slice(&out).unwrap()

@@ -5,13 +5,16 @@
 //! from ([`Origin`]). Encoders turn an event into the bytes of one output format; they
 //! never fail on odd content.
 
+mod fields;
 mod json;
 mod time;
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
+use serde_json::value::RawValue;
 
+pub use fields::{Fields, write_raw_compact};
 pub use json::encode_json;
 pub use time::{format_rfc3339, parse_created_at};
 
@@ -59,7 +62,7 @@ pub struct Event {
     /// Whether Own's `created_at` was readable.
     pub created_at_valid: bool,
     /// Every field exactly as Own sent it.
-    pub fields: Map<String, Value>,
+    pub fields: Fields,
     pub origin: Arc<Origin>,
 }
 
@@ -67,7 +70,7 @@ pub struct Event {
 #[derive(Debug, Clone)]
 pub struct UnreadableEntry {
     pub error: EventError,
-    pub entry: Value,
+    pub entry: Box<RawValue>,
 }
 
 /// Why an API entry could not become an event.
@@ -86,28 +89,26 @@ impl Event {
     /// ordered or checkpointed. An unreadable `created_at` is kept as sent and the receipt
     /// time stands in, so the event is never dropped for it.
     pub fn from_api(
-        entry: Value,
+        entry: Box<RawValue>,
         origin: &Arc<Origin>,
         received: jiff::Timestamp,
     ) -> Result<Self, UnreadableEntry> {
-        let Value::Object(fields) = entry else {
-            return Err(UnreadableEntry {
-                error: EventError::NotAnObject,
-                entry,
-            });
-        };
-        let Some(id) = fields.get("event_id").and_then(event_id) else {
-            let entry = Value::Object(fields);
+        let fields = Fields::parse(entry).map_err(|entry| UnreadableEntry {
+            error: EventError::NotAnObject,
+            entry,
+        })?;
+        let Some(id) = fields.value("event_id").as_ref().and_then(event_id) else {
+            let entry = fields.entry().to_owned();
             return Err(UnreadableEntry {
                 error: EventError::BadId,
                 entry,
             });
         };
-        let key = match fields.get("key") {
-            Some(Value::String(key)) => key.clone(),
-            _ => String::new(),
-        };
-        let parsed = fields.get("created_at").and_then(parse_created_at);
+        let key = fields.string("key").unwrap_or_default();
+        let parsed = fields
+            .value("created_at")
+            .as_ref()
+            .and_then(parse_created_at);
         Ok(Self {
             id,
             key,
@@ -116,11 +117,6 @@ impl Event {
             fields,
             origin: Arc::clone(origin),
         })
-    }
-
-    /// A string field Own sent, if it is a string.
-    pub fn str_field(&self, name: &str) -> Option<&str> {
-        self.fields.get(name).and_then(Value::as_str)
     }
 }
 

@@ -8,6 +8,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::auth::without_url;
 use super::secret::Secret;
@@ -74,7 +75,11 @@ impl EventsClient {
     }
 
     /// Fetches the page after `from` (or the first page), as raw JSON entries.
-    pub async fn fetch(&self, from: Option<u64>, token: &Secret) -> Result<Vec<Value>, FetchError> {
+    pub async fn fetch(
+        &self,
+        from: Option<u64>,
+        token: &Secret,
+    ) -> Result<Vec<Box<RawValue>>, FetchError> {
         let started = Instant::now();
         let result = self.fetch_once(from, token).await;
         metrics::histogram!(names::API_REQUEST_DURATION, "source" => self.source.clone())
@@ -92,7 +97,7 @@ impl EventsClient {
         &self,
         from: Option<u64>,
         token: &Secret,
-    ) -> Result<Vec<Value>, FetchError> {
+    ) -> Result<Vec<Box<RawValue>>, FetchError> {
         let mut request = self.http.get(self.url.clone()).bearer_auth(token.expose());
         if let Some(from) = from {
             request = request.query(&[("from", from)]);
@@ -132,17 +137,20 @@ impl EventsClient {
     }
 }
 
-/// Checks that a body is a JSON array of objects.
-fn parse_page(body: &[u8]) -> Result<Vec<Value>, FetchError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        FetchError::Malformed(format!("not valid JSON ({e}), {} bytes", body.len()))
+/// Checks that a body is a JSON array and splits it into its entries, each kept as raw
+/// JSON text.
+fn parse_page(body: &[u8]) -> Result<Vec<Box<RawValue>>, FetchError> {
+    let entries: Vec<Box<RawValue>> = serde_json::from_slice(body).map_err(|e| {
+        FetchError::Malformed(match e.classify() {
+            serde_json::error::Category::Data => {
+                format!(
+                    "expected a JSON array of events, got: {}",
+                    super::excerpt(body)
+                )
+            }
+            _ => format!("not valid JSON ({e}), {} bytes", body.len()),
+        })
     })?;
-    let Value::Array(entries) = value else {
-        return Err(FetchError::Malformed(format!(
-            "expected a JSON array of events, got: {}",
-            super::excerpt(body)
-        )));
-    };
     if entries.len() > super::PAGE_LIMIT {
         tracing::debug!(
             entries = entries.len(),

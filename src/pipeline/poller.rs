@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -148,7 +148,7 @@ impl Poller {
 
     /// Turns entries into events above the cursor, in ascending id order. An entry
     /// without a usable id goes to the dead-letter store, since it cannot be ordered.
-    async fn to_events(&self, entries: Vec<Value>, cursor: Option<u64>) -> Vec<Event> {
+    async fn to_events(&self, entries: Vec<Box<RawValue>>, cursor: Option<u64>) -> Vec<Event> {
         let received = jiff::Timestamp::now();
         let mut events = Vec::with_capacity(entries.len());
         for entry in entries {
@@ -171,7 +171,7 @@ impl Poller {
         events
     }
 
-    async fn dead_letter_entry(&self, entry: &Value, reason: &str) {
+    async fn dead_letter_entry(&self, entry: &RawValue, reason: &str) {
         let source = self.config.name.as_str();
         tracing::error!(
             source,

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::event::{Event, encode_json, format_rfc3339};
+use crate::event::{Event, encode_json, format_rfc3339, write_raw_compact};
 use crate::telemetry::names;
 
 /// Appends refused events to one NDJSON file.
@@ -58,13 +58,16 @@ impl DeadLetterStore {
         reason: &'static str,
         detail: &str,
     ) -> std::io::Result<()> {
-        let mut encoded = Vec::new();
-        let (source, raw) = match event {
+        let mut raw = Vec::new();
+        let source = match event {
             DeadEvent::Event(event) => {
-                encode_json(event, &mut encoded);
-                (event.origin.source.as_str(), encoded)
+                encode_json(event, &mut raw);
+                event.origin.source.as_str()
             }
-            DeadEvent::Raw { source, value } => (source, serde_json::to_vec(value)?),
+            DeadEvent::Raw { source, value } => {
+                write_raw_compact(&mut raw, value.get());
+                source
+            }
         };
         let raw = String::from_utf8(raw).map_err(std::io::Error::other)?;
         let raw = RawValue::from_string(raw).map_err(std::io::Error::other)?;
@@ -92,7 +95,7 @@ pub enum DeadEvent<'a> {
     Event(&'a Event),
     Raw {
         source: &'a str,
-        value: &'a serde_json::Value,
+        value: &'a RawValue,
     },
 }
 
