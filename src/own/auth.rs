@@ -156,7 +156,12 @@ impl Refresher {
         {
             return Ok(());
         }
-        self.grant_and_publish().await.map(drop)
+        let result = self.grant_and_publish().await.map(drop);
+        if let Err(GrantError::Rejected(action)) = &result {
+            // The background loop sees this and switches to rare retries.
+            self.reject(action.clone());
+        }
+        result
     }
 
     /// One grant now, for `check`: the new access token, or why there is none.
@@ -173,8 +178,9 @@ impl Refresher {
 
     /// Renews the token until `stop` fires.
     pub async fn run(self, stop: CancellationToken) {
-        let mut delays =
-            crate::sinks::util::backoff(Duration::from_secs(1), self.inner.max_backoff);
+        let max = self.inner.max_backoff;
+        let mut delays = crate::sinks::util::backoff(Duration::from_secs(1), max);
+        let mut access = self.subscribe();
         loop {
             let outcome = {
                 let _flight = self.inner.flight.lock().await;
@@ -182,27 +188,31 @@ impl Refresher {
             };
             let wait = match outcome {
                 Ok(lifetime) => {
-                    delays =
-                        crate::sinks::util::backoff(Duration::from_secs(1), self.inner.max_backoff);
-                    self.renewal_delay(lifetime)
+                    delays = crate::sinks::util::backoff(Duration::from_secs(1), max);
+                    Some(self.renewal_delay(lifetime))
                 }
                 Err(GrantError::Transient(reason)) => {
-                    let delay = delays.next().unwrap_or(self.inner.max_backoff);
+                    let delay = delays.next().unwrap_or(max);
                     tracing::warn!(source = %self.inner.source, error = %reason, retry_in = ?delay,
                         "cannot renew the Own access token; retrying");
-                    delay
+                    Some(delay)
                 }
                 Err(GrantError::Rejected(action)) => {
                     self.reject(action);
-                    if !self.wait_for_new_token(&stop).await {
-                        return;
-                    }
-                    continue;
+                    None
                 }
             };
-            tokio::select! {
-                () = stop.cancelled() => return,
-                () = tokio::time::sleep(wait) => {}
+            let rejected = match wait {
+                None => true,
+                Some(wait) => tokio::select! {
+                    () = stop.cancelled() => return,
+                    () = tokio::time::sleep(wait) => false,
+                    // A forced refresh was refused while this loop slept.
+                    _ = access.wait_for(|a| matches!(a, Access::Rejected(_))) => true,
+                },
+            };
+            if rejected && !self.wait_for_new_token(&stop).await {
+                return;
             }
         }
     }
@@ -441,3 +451,7 @@ pub(crate) fn without_url(error: &reqwest::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+#[path = "auth_tests.rs"]
+mod tests;
