@@ -18,6 +18,7 @@ pub mod daemon;
 pub mod event;
 pub mod own;
 pub mod pipeline;
+pub mod secret;
 pub mod sim;
 pub mod sinks;
 pub mod telemetry;

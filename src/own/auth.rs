@@ -19,7 +19,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::secret::{Secret, SecretError, SecretSource};
+use crate::secret::{Secret, SecretError, SecretSource};
 use super::token_state::{self, TokenState};
 use crate::config::{SourceConfig, TokenRefreshConfig};
 use crate::telemetry::{Health, names};

@@ -11,7 +11,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::auth::without_url;
-use super::secret::Secret;
+use crate::secret::Secret;
 use crate::telemetry::names;
 
 /// Why a page could not be fetched. None of these moves the cursor.

@@ -1,9 +1,9 @@
-//! The Own API client: the access token refresher ([`auth`]), the events endpoint
-//! ([`events`]) and the secrets they handle ([`secret`]).
+//! The Own API client: the access token refresher ([`auth`]) and the events endpoint
+//! ([`events`]).
 
 pub mod auth;
 pub mod events;
-pub mod secret;
+
 mod token_state;
 
 /// The most events the API returns in one page; a shorter page means "caught up".

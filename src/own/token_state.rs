@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::secret::Secret;
+use crate::secret::Secret;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TokenState {

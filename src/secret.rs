@@ -1,4 +1,5 @@
-//! Secrets that must never reach a log line, an error message or a metric.
+//! Secrets (API tokens, access tokens, sink passwords, signing keys) that must never
+//! reach a log line, an error message or a metric.
 
 use std::fmt;
 use std::path::PathBuf;
