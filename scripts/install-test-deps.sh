@@ -13,6 +13,15 @@ if ((${#need_apt[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need_apt[@]}"
 fi
 
+# Tansu, a Kafka-compatible broker, for the Kafka sink's tests. It takes 15 to 20
+# minutes to build, so it is built once and reused.
+TANSU_VERSION=0.6.0
+if ! { command -v tansu >/dev/null || [ -x "$HOME/.cargo/bin/tansu" ]; } ||
+  ! "$(command -v tansu || echo "$HOME/.cargo/bin/tansu")" --version 2>/dev/null | grep -q "$TANSU_VERSION"; then
+  echo "building tansu $TANSU_VERSION (once; it takes 15 to 20 minutes)"
+  cargo install tansu --locked --version "$TANSU_VERSION" --features dynostore,libsql
+fi
+
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 echo "test dependencies are in place"

@@ -30,7 +30,10 @@ pub enum StartError {
          must never share a cursor"
     )]
     Locked { path: String },
-    #[error("cannot listen for telemetry on {addr}: {source}")]
+    #[error(
+        "cannot listen for telemetry on {addr}: {source}; set telemetry.listen (or \
+         OWN_AUDIT__TELEMETRY__LISTEN) to a free address, or \"off\""
+    )]
     Telemetry {
         addr: SocketAddr,
         source: std::io::Error,
@@ -97,6 +100,12 @@ pub async fn start(config: &Config, stop: CancellationToken) -> Result<Running, 
         None => (None, None),
     };
 
+    for warning in &config.warnings {
+        tracing::warn!("configuration: {warning}");
+    }
+    for source in &config.sources {
+        telemetry::names::init_source(&source.name);
+    }
     let sinks = Arc::new(build_sinks(config, &health).await?);
     let shared = Shared {
         state_dir: config.state_dir.clone(),
@@ -128,6 +137,7 @@ async fn build_sinks(config: &Config, health: &Health) -> Result<Vec<Arc<dyn Sin
     for sink_config in &config.sinks {
         health.add_sink(sink_config.name());
         let sink = sinks::build(sink_config, health).await?;
+        telemetry::names::init_sink(sink.name(), sink.error_reasons(), sink.rejection_reasons());
         match sink.health().await {
             Ok(()) => health.sink(sink.name(), true, "reachable"),
             Err(error) => {

@@ -113,7 +113,10 @@ mod tests {
         fs::write(store.path(), &body[..body.len() / 2]).unwrap();
         let err = store.load().unwrap_err().to_string();
         assert!(err.contains("corrupt"), "{err}");
-        assert!(err.contains("checkpoint set --source prod"), "{err}");
+        assert!(
+            err.contains("checkpoint set --config FILE --source prod"),
+            "{err}"
+        );
     }
 
     #[test]

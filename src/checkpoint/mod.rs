@@ -53,8 +53,8 @@ pub enum CheckpointError {
     #[error(
         "checkpoint {path} is corrupt ({reason}); the source is stopped rather than restarted \
          from the beginning. Inspect the file, then repair it with `own-audit-forwarder \
-         checkpoint set --source {source_name} --event-id N`, or delete it to start from the \
-         configured start_from"
+         checkpoint set --config FILE --source {source_name} --event-id N`, or delete it to \
+         start from the configured start_from"
     )]
     Corrupt {
         path: String,

@@ -64,7 +64,7 @@ async fn check_source(config: &Config, source: &SourceConfig, report: &mut Repor
         Ok(None) => {
             report.ok(
                 "checkpoint",
-                format!("none yet; would start from {:?}", source.start_from),
+                format!("none yet; would start from {}", source.start_from),
             );
             match source.start_from {
                 StartFrom::Beginning => None,

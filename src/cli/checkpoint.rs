@@ -79,6 +79,9 @@ fn set(config: &Config, source: &str, event_id: u64) -> anyhow::Result<ExitCode>
         Some(before) => println!("{source}: checkpoint moved from {before} to {event_id}"),
         None => println!("{source}: checkpoint set to {event_id}"),
     }
+    println!(
+        "polling resumes with the first event after {event_id}; no event up to it is forwarded"
+    );
     Ok(ExitCode::SUCCESS)
 }
 

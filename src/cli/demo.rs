@@ -22,7 +22,8 @@ pub struct DemoArgs {
     /// Seed of the simulated log; the same seed gives the same events.
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Where the events, checkpoint and dead letters go; emptied at start.
+    /// Where the events, checkpoint and dead letters go. The demo's own files there
+    /// (events.ndjson and state/) are replaced at start; nothing else is touched.
     #[arg(long, default_value = "demo-output")]
     output_dir: PathBuf,
     /// The metrics listener; a free port is taken when this one is busy.
@@ -82,7 +83,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 
     if args.follow && !stopped {
         println!("following the live trickle; Ctrl-C stops");
+        let followed = Instant::now();
+        let before = progress.forwarded();
         follow(&progress).await?;
+        eprintln!();
+        println!(
+            "stopped following after {:.0}s",
+            followed.elapsed().as_secs_f64()
+        );
+        println!("  live events forwarded  {}", progress.forwarded() - before);
+        println!("  checkpoint             event {}", progress.checkpoint());
     }
     running.shutdown(Duration::from_secs(10)).await;
     sim.shutdown().await;
@@ -96,7 +106,7 @@ fn demo_config(args: &DemoArgs, sim: &SimHandle) -> anyhow::Result<Config> {
     let _ = std::fs::remove_dir_all(dir.join("state"));
     std::fs::create_dir_all(dir.join("state"))?;
     let token_file = dir.join("state").join("api-token");
-    std::fs::write(&token_file, "sim-api-token\n")?;
+    write_private(&token_file, "sim-api-token\n")?;
 
     let listen = free_or_given(args.metrics_listen);
     let toml = format!(
@@ -125,6 +135,19 @@ path = {out:?}
     Ok(config::load_str(&toml)?)
 }
 
+/// Writes a file only its owner can read, as a real API token file should be.
+fn write_private(path: &Path, body: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::File::options()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(body.as_bytes())
+}
+
 fn path_str(path: &Path) -> String {
     path.display().to_string()
 }
@@ -132,7 +155,7 @@ fn path_str(path: &Path) -> String {
 fn config_output(config: &Config) -> PathBuf {
     match config.sinks.first() {
         Some(config::SinkConfig::File(file)) => file.path.clone(),
-        None => PathBuf::new(),
+        _ => PathBuf::new(),
     }
 }
 

@@ -74,6 +74,9 @@ fn load(path: &std::path::Path) -> anyhow::Result<Config> {
 fn validate(path: &std::path::Path) -> ExitCode {
     match config::load(path) {
         Ok(config) => {
+            for warning in &config.warnings {
+                println!("warning: {warning}");
+            }
             println!(
                 "{}: valid ({} source{}, {} sink{})",
                 path.display(),

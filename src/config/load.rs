@@ -7,7 +7,8 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::model::{Config, FileSinkConfig, KNOWN_REGIONS, Settings, SinkConfig, SourceConfig};
+use super::model::{Config, KNOWN_REGIONS, Settings, SourceConfig};
+use super::sinks::{FileSinkConfig, KafkaSinkConfig, SinkConfig};
 
 /// The prefix of environment overrides: `OWN_AUDIT__TELEMETRY__LISTEN=...`.
 pub const ENV_PREFIX: &str = "OWN_AUDIT";
@@ -87,6 +88,7 @@ fn from_tree(built: config::Config) -> Result<Config, ConfigError> {
 
     let sources = take_list(&mut top, "sources", &mut problems);
     let sinks = take_list(&mut top, "sinks", &mut problems);
+    let listed = (sources.len(), sinks.len());
     let settings: Option<Settings> = parse_part(Value::Object(top), "", &mut problems);
 
     let sources: Vec<SourceConfig> = sources
@@ -107,14 +109,15 @@ fn from_tree(built: config::Config) -> Result<Config, ConfigError> {
         pipeline: Default::default(),
         telemetry: Default::default(),
     });
-    let config = Config {
+    let mut config = Config {
         state_dir: settings.state_dir.unwrap_or_default(),
         pipeline: settings.pipeline,
         telemetry: settings.telemetry,
         sources,
         sinks,
+        warnings: Vec::new(),
     };
-    validate(&config, !state_dir_problem, &mut problems);
+    validate(&mut config, !state_dir_problem, listed, &mut problems);
     if problems.is_empty() {
         Ok(config)
     } else {
@@ -151,7 +154,6 @@ fn parse_part<T: DeserializeOwned>(
 ) -> Option<T> {
     let mut unknown = Vec::new();
     let mut invalid = Vec::new();
-    let before = problems.len();
     let parsed = loop {
         let mut note = |path: serde_ignored::Path<'_>| unknown.push(path.to_string());
         let deserializer = serde_ignored::Deserializer::new(value.clone(), &mut note);
@@ -183,9 +185,11 @@ fn parse_part<T: DeserializeOwned>(
         } else {
             at
         };
-        problems.push(format!("{at}: {message}"));
+        problems.push(format!("{at}: {}", with_hint(&message)));
     }
-    parsed.filter(|_| problems.len() == before)
+    // A part with problems is still returned, so that its other fields get checked too;
+    // the load as a whole fails on any problem.
+    parsed
 }
 
 /// Removes the value a path points at; false when the path does not lead to one.
@@ -241,6 +245,8 @@ fn parse_sink(value: Value, prefix: &str, problems: &mut Vec<String>) -> Option<
     let fields = Value::Object(fields);
     match kind.as_str() {
         "file" => parse_part::<FileSinkConfig>(fields, prefix, problems).map(SinkConfig::File),
+        "kafka" => parse_part::<KafkaSinkConfig>(fields, prefix, problems)
+            .map(|kafka| SinkConfig::Kafka(Box::new(kafka))),
         other => {
             problems.push(format!(
                 "{prefix}.type: unknown sink type {other:?}; expected one of {}",
@@ -251,17 +257,29 @@ fn parse_sink(value: Value, prefix: &str, problems: &mut Vec<String>) -> Option<
     }
 }
 
-fn validate(config: &Config, top_level_read: bool, problems: &mut Vec<String>) {
+fn validate(
+    config: &mut Config,
+    top_level_read: bool,
+    (sources_listed, sinks_listed): (usize, usize),
+    problems: &mut Vec<String>,
+) {
     if top_level_read && config.state_dir.as_os_str().is_empty() {
         problems.push("state_dir: missing; set the folder for checkpoints and dead letters".into());
     }
     if config.pipeline.channel_capacity == 0 {
         problems.push("pipeline.channel_capacity: must be at least 1".into());
     }
-    if config.sources.is_empty() {
+    if tracing_subscriber::EnvFilter::try_new(&config.telemetry.log_level).is_err() {
+        problems.push(format!(
+            "telemetry.log_level: {:?} is not a log filter; use a level such as \"info\" or \
+             \"debug\", or per module such as \"info,own_audit_forwarder=debug\"",
+            config.telemetry.log_level
+        ));
+    }
+    if sources_listed == 0 {
         problems.push("sources: none configured; add at least one [[sources]] table".into());
     }
-    if config.sinks.is_empty() {
+    if sinks_listed == 0 {
         problems.push("sinks: none configured; add at least one [[sinks]] table".into());
     }
     check_unique(
@@ -271,7 +289,30 @@ fn validate(config: &Config, top_level_read: bool, problems: &mut Vec<String>) {
     );
     check_unique(config.sinks.iter().map(|s| s.name()), "sinks", problems);
     for (i, source) in config.sources.iter().enumerate() {
-        validate_source(source, &format!("sources[{i}]"), problems);
+        let at = format!("sources[{i}]");
+        validate_source(source, &at, problems);
+        if let Some(region) = &source.region
+            && source.base_url.is_none()
+            && !KNOWN_REGIONS.contains(&region.as_str())
+        {
+            config.warnings.push(format!(
+                "{at}.region: {region:?} is not among the regions known to this version ({}); \
+                 it is used as https://{region}.owndata.com/api/v1/",
+                KNOWN_REGIONS.join(", ")
+            ));
+        }
+    }
+    for (i, sink) in config.sinks.iter().enumerate() {
+        let at = format!("sinks[{i}]");
+        if !is_safe_name(sink.name()) {
+            problems.push(format!(
+                "{at}.name: {:?} must be 1 to 64 characters of letters, digits, '-', '_' or '.'",
+                sink.name()
+            ));
+        }
+        if let SinkConfig::Kafka(kafka) = sink {
+            validate_kafka(kafka, &at, problems);
+        }
     }
 }
 
@@ -288,8 +329,12 @@ fn validate_source(source: &SourceConfig, at: &str, problems: &mut Vec<String>) 
             KNOWN_REGIONS.join(", ")
         )),
         (Some(region), None) if !is_host_label(region) => problems.push(format!(
-            "{at}.region: {region:?} is not a host name label; known regions: {}",
+            "{at}.region: {region:?} is not a region name (lower-case letters, digits, '-'); \
+             known regions: {}",
             KNOWN_REGIONS.join(", ")
+        )),
+        (Some(_), Some(_)) => problems.push(format!(
+            "{at}: set region or base_url, not both (base_url names the host itself)"
         )),
         _ => {}
     }
@@ -322,6 +367,9 @@ fn validate_source(source: &SourceConfig, at: &str, problems: &mut Vec<String>) 
     if source.request_timeout.is_zero() {
         problems.push(format!("{at}.request_timeout: must be more than 0s"));
     }
+    if source.max_backoff < std::time::Duration::from_secs(1) {
+        problems.push(format!("{at}.max_backoff: must be at least 1s, so that failures are not retried in a tight loop"));
+    }
     let refresh = &source.token_refresh;
     if !(0.1..=0.95).contains(&refresh.fraction) {
         problems.push(format!(
@@ -329,9 +377,65 @@ fn validate_source(source: &SourceConfig, at: &str, problems: &mut Vec<String>) 
             refresh.fraction
         ));
     }
+    if refresh.min_interval < std::time::Duration::from_secs(1) {
+        problems.push(format!(
+            "{at}.token_refresh.min_interval: must be at least 1s"
+        ));
+    }
+    if refresh.invalid_grant_retry < std::time::Duration::from_secs(1) {
+        problems.push(format!(
+            "{at}.token_refresh.invalid_grant_retry: must be at least 1s"
+        ));
+    }
     if refresh.min_interval > refresh.max_interval {
         problems.push(format!(
             "{at}.token_refresh.min_interval: must not exceed token_refresh.max_interval"
+        ));
+    }
+}
+
+fn validate_kafka(kafka: &KafkaSinkConfig, at: &str, problems: &mut Vec<String>) {
+    if kafka.brokers.is_empty() || kafka.brokers.iter().any(|b| !b.contains(':')) {
+        problems.push(format!(
+            "{at}.brokers: list each broker as host:port, such as \"kafka-1:9092\""
+        ));
+    }
+    let topic = kafka
+        .topic
+        .replace("{source}", "s")
+        .replace("{region}", "r");
+    let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if topic.is_empty() || topic.len() > 249 || !topic.chars().all(valid) {
+        problems.push(format!(
+            "{at}.topic: {:?} is not a valid topic: use letters, digits, '.', '_', '-', and the \
+             placeholders {{source}} and {{region}}",
+            kafka.topic
+        ));
+    }
+    if !matches!(kafka.acks.as_str(), "all" | "-1" | "1" | "0") {
+        problems.push(format!(
+            "{at}.acks: {:?} is not one of \"all\", \"1\", \"0\"",
+            kafka.acks
+        ));
+    }
+    if kafka.max_backoff < std::time::Duration::from_millis(100) {
+        problems.push(format!("{at}.max_backoff: must be at least 100ms"));
+    }
+    if kafka.message_max_bytes < 1000 {
+        problems.push(format!("{at}.message_max_bytes: must be at least 1000"));
+    }
+    if let Some(sasl) = &kafka.sasl
+        && sasl.password().is_none()
+    {
+        problems.push(format!(
+            "{at}.sasl: set exactly one of password_file and password_env"
+        ));
+    }
+    if let Some(tls) = &kafka.tls
+        && tls.cert_file.is_some() != tls.key_file.is_some()
+    {
+        problems.push(format!(
+            "{at}.tls: set both cert_file and key_file, or neither"
         ));
     }
 }
@@ -372,7 +476,20 @@ pub(crate) fn is_safe_name(name: &str) -> bool {
 fn is_host_label(label: &str) -> bool {
     !label.is_empty()
         && label.len() <= 63
-        && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && label
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// Adds how to write a value to serde's terser messages.
+fn with_hint(message: &str) -> String {
+    if message.contains("expected a duration") {
+        format!("{message}; write durations like \"30s\", \"5m\" or \"1h 30m\"")
+    } else if message.contains("expected usize") || message.contains("expected u64") {
+        format!("{message}; expected a whole number")
+    } else {
+        message.to_owned()
+    }
 }
 
 fn join(prefix: &str, path: &str) -> String {
@@ -422,7 +539,7 @@ mod tests {
             config.sources[0].api_base(),
             "https://app1.owndata.com/api/v1/"
         );
-        assert_eq!(config.sinks.len(), 1);
+        assert_eq!(config.sinks.len(), 2);
     }
 
     #[test]

@@ -8,6 +8,8 @@
 
 mod load;
 mod model;
+mod sinks;
 
 pub use load::{ConfigError, load, load_str};
 pub use model::*;
+pub use sinks::*;

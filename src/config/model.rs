@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::sinks::SinkConfig;
+
 /// The token endpoint of Own's authorization server.
 pub const DEFAULT_TOKEN_URL: &str = "https://auth.owndata.com/oauth2/aus4c3z3l8FqrbqDU4h7/v1/token";
 /// The public OAuth client id of Own's API.
@@ -26,6 +28,8 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
     pub sources: Vec<SourceConfig>,
     pub sinks: Vec<SinkConfig>,
+    /// Things that are allowed but look wrong, such as an unknown region.
+    pub warnings: Vec<String>,
 }
 
 /// The top-level scalar settings, deserialized apart from the source and sink lists.
@@ -187,20 +191,40 @@ pub enum StartFrom {
 
 impl<'de> Deserialize<'de> for StartFrom {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Num(u64),
-            Text(String),
+        struct StartVisitor;
+
+        impl serde::de::Visitor<'_> for StartVisitor {
+            type Value = StartFrom;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("\"beginning\" or an event id (a whole number, 0 or more)")
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, id: u64) -> Result<StartFrom, E> {
+                Ok(StartFrom::EventId(id))
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<StartFrom, E> {
+                if text == "beginning" {
+                    return Ok(StartFrom::Beginning);
+                }
+                text.parse().map(StartFrom::EventId).map_err(|_| {
+                    E::custom(format!(
+                        "invalid start_from {text:?}: expected \"beginning\" or an event id"
+                    ))
+                })
+            }
         }
-        match Raw::deserialize(d)? {
-            Raw::Num(id) => Ok(StartFrom::EventId(id)),
-            Raw::Text(text) if text == "beginning" => Ok(StartFrom::Beginning),
-            Raw::Text(text) => text.parse().map(StartFrom::EventId).map_err(|_| {
-                serde::de::Error::custom(format!(
-                    "invalid start_from {text:?}: expected \"beginning\" or an event id"
-                ))
-            }),
+
+        d.deserialize_any(StartVisitor)
+    }
+}
+
+impl std::fmt::Display for StartFrom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartFrom::Beginning => f.write_str("the beginning"),
+            StartFrom::EventId(id) => write!(f, "after event {id}"),
         }
     }
 }
@@ -240,34 +264,4 @@ fn default_request_timeout() -> Duration {
 }
 fn default_max_backoff() -> Duration {
     Duration::from_secs(300)
-}
-
-/// One configured sink. The `type` field picks the variant.
-#[derive(Debug, Clone)]
-pub enum SinkConfig {
-    File(FileSinkConfig),
-}
-
-impl SinkConfig {
-    /// The sink's unique name.
-    pub fn name(&self) -> &str {
-        match self {
-            SinkConfig::File(c) => &c.name,
-        }
-    }
-
-    /// The sink types this build knows, for error messages.
-    pub const TYPES: &'static [&'static str] = &["file"];
-}
-
-/// Writes NDJSON to a file or to stdout.
-#[derive(Debug, Clone, Deserialize)]
-pub struct FileSinkConfig {
-    /// Unique name; labels metrics and dead letters.
-    pub name: String,
-    /// Output path, or `-` for stdout. The folder must exist.
-    pub path: PathBuf,
-    /// Call fsync before acknowledging each batch (durable across power loss).
-    #[serde(default)]
-    pub fsync: bool,
 }

@@ -19,9 +19,9 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::secret::{Secret, SecretError, SecretSource};
 use super::token_state::{self, TokenState};
 use crate::config::{SourceConfig, TokenRefreshConfig};
+use crate::secret::{Secret, SecretError, SecretSource};
 use crate::telemetry::{Health, names};
 
 /// Own deletes an API token this long after it was generated.
@@ -219,8 +219,12 @@ impl Refresher {
 
     fn reject(&self, action: String) {
         let inner = &self.inner;
+        let checks_file_every = match inner.api_token {
+            SecretSource::File(_) => format!("{}s", TOKEN_FILE_CHECK.as_secs()),
+            SecretSource::Env(_) => "never (environment variable)".to_owned(),
+        };
         tracing::error!(source = %inner.source, retry_in = ?inner.config.invalid_grant_retry,
-            "{action}");
+            checks_token_file_every = %checks_file_every, "{action}");
         inner.health.source(&inner.source, false, action.clone());
         inner.tx.send_replace(Access::Rejected(action));
     }

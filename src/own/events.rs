@@ -115,7 +115,7 @@ impl EventsClient {
             .and_then(parse_retry_after);
         let body = response.bytes().await.map_err(|e| {
             if status.is_success() {
-                FetchError::Malformed(format!("the body broke off: {}", without_url(&e)))
+                FetchError::Malformed(without_url(&e))
             } else {
                 FetchError::Network(without_url(&e))
             }

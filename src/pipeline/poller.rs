@@ -212,11 +212,16 @@ impl Poller {
             } => (*after).min(MAX_RETRY_AFTER),
             _ => backoff,
         };
-        let persistent = failures.count >= 3 || matches!(error, FetchError::Forbidden(_));
-        if persistent {
+        let denied = matches!(error, FetchError::Forbidden(_));
+        if denied || failures.count >= 3 {
             self.shared.health.source(name, false, error.to_string());
+            let what = if denied {
+                "polling is denied"
+            } else {
+                "polling keeps failing"
+            };
             tracing::error!(source = %name, error = %error, retry_in = ?delay, attempts = failures.count,
-                "polling keeps failing; retrying");
+                "{what}; retrying");
         } else {
             tracing::warn!(source = %name, error = %error, retry_in = ?delay, "polling failed; retrying");
         }

@@ -79,7 +79,8 @@ impl SourceSpec {
         };
         let refresher_task = tokio::spawn(refresher.run(stop.clone()));
         tracing::info!(source = %config.name, base_url = %config.api_base(),
-            from = ?start, "source started");
+            from = %start.map_or("the beginning".to_owned(), |id| format!("after event {id}")),
+            "source started");
         let ((), ()) = tokio::join!(poller.run(start, tx, stop), dispatcher.run(rx, hard));
         refresher_task.abort();
         tracing::info!(source = %config.name, checkpoint = self.progress.checkpoint(), "source stopped");
@@ -103,7 +104,7 @@ impl SourceSpec {
                     StartFrom::Beginning => None,
                     StartFrom::EventId(id) => Some(id),
                 };
-                tracing::info!(source = %name, start_from = ?self.config.start_from,
+                tracing::info!(source = %name, start_from = %self.config.start_from,
                     path = %store.path().display(), "no checkpoint yet; starting as configured");
                 Ok(start)
             }

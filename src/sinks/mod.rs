@@ -8,6 +8,8 @@
 
 pub mod dead_letter;
 pub mod file;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 pub mod util;
 
 use std::sync::Arc;
@@ -75,6 +77,17 @@ pub trait Sink: Send + Sync {
         stop: &CancellationToken,
     ) -> Result<Vec<Rejected>, Aborted>;
 
+    /// The `reason` labels of this sink's error metric, so that each series exists from
+    /// the start and alerts on its increase see the first error.
+    fn error_reasons(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// The `reason` labels this sink gives refused events.
+    fn rejection_reasons(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Flushes and releases resources at shutdown.
     async fn close(&self) {}
 }
@@ -91,5 +104,12 @@ pub async fn build(config: &SinkConfig, health: &Health) -> Result<Arc<dyn Sink>
     let status = util::Status::new(config.name(), health.clone());
     match config {
         SinkConfig::File(c) => Ok(Arc::new(file::FileSink::open(c, status).await?)),
+        #[cfg(feature = "kafka")]
+        SinkConfig::Kafka(c) => Ok(Arc::new(kafka::KafkaSink::new(c, status)?)),
+        #[cfg(not(feature = "kafka"))]
+        SinkConfig::Kafka(c) => Err(BuildError::Invalid {
+            name: c.name.clone(),
+            reason: "this build has no Kafka support; build with the \"kafka\" feature".into(),
+        }),
     }
 }

@@ -21,6 +21,9 @@ pub const EVENTS_DEAD_LETTERED: &str = "own_audit_events_dead_lettered_total";
 pub const SINK_ERRORS: &str = "own_audit_sink_errors_total";
 /// Histogram of the time a sink took to accept a batch, retries included; label `sink`.
 pub const SINK_SEND_DURATION: &str = "own_audit_sink_send_duration_seconds";
+/// Gauge, messages handed to a sink's client library and not yet acknowledged (Kafka's
+/// in-flight queue); label `sink`.
+pub const SINK_QUEUE_DEPTH: &str = "own_audit_sink_queue_depth";
 /// Gauge, 1 while the sink's last health check or send succeeded; label `sink`.
 pub const SINK_UP: &str = "own_audit_sink_up";
 
@@ -49,6 +52,42 @@ pub const ACCESS_TOKEN_EXPIRY: &str = "own_audit_access_token_expiry_timestamp_s
 /// Gauge, the Unix time the API token reaches Own's 180-day limit; label `source`.
 pub const API_TOKEN_EXPIRY: &str = "own_audit_api_token_expiry_timestamp_seconds";
 
+/// Creates a source's counters at zero, so that every series exists from the start.
+pub fn init_source(source: &str) {
+    let s = || source.to_owned();
+    metrics::counter!(EVENTS_FETCHED, "source" => s()).increment(0);
+    metrics::counter!(EVENTS_FORWARDED, "source" => s()).increment(0);
+    for status in [
+        "2xx",
+        "401",
+        "403",
+        "429",
+        "4xx",
+        "5xx",
+        "malformed",
+        "network",
+    ] {
+        metrics::counter!(API_REQUESTS, "source" => s(), "status" => status).increment(0);
+    }
+    for result in ["ok", "rejected", "error"] {
+        metrics::counter!(TOKEN_REFRESHES, "source" => s(), "result" => result).increment(0);
+    }
+    metrics::counter!(EVENTS_DEAD_LETTERED, "sink" => "-", "reason" => "unreadable_entry")
+        .increment(0);
+}
+
+/// Creates a sink's counters at zero.
+pub fn init_sink(sink: &str, errors: &[&'static str], rejections: &[&'static str]) {
+    let s = || sink.to_owned();
+    metrics::counter!(SINK_BYTES, "sink" => s()).increment(0);
+    for reason in errors {
+        metrics::counter!(SINK_ERRORS, "sink" => s(), "reason" => *reason).increment(0);
+    }
+    for reason in rejections {
+        metrics::counter!(EVENTS_DEAD_LETTERED, "sink" => s(), "reason" => *reason).increment(0);
+    }
+}
+
 /// Registers descriptions so that `/metrics` carries HELP lines.
 pub fn describe() {
     use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
@@ -71,6 +110,10 @@ pub fn describe() {
         "Time for a sink to accept a batch."
     );
     describe_gauge!(SINK_UP, "1 while the sink is reachable.");
+    describe_gauge!(
+        SINK_QUEUE_DEPTH,
+        "Messages in flight in a sink's client library."
+    );
     describe_counter!(API_REQUESTS, "Requests to the Own events API by status.");
     describe_histogram!(
         API_REQUEST_DURATION,

@@ -52,7 +52,7 @@ fn a_corrupt_checkpoint_stops_the_source_with_a_clear_error_instead_of_starting_
         daemon.logs().contains("is corrupt").then_some(())
     });
     assert_eq!(http_status(&readyz), 503);
-    assert!(http_text(&readyz).contains("checkpoint set --source sim"));
+    assert!(http_text(&readyz).contains("checkpoint set --config FILE --source sim"));
     assert!(daemon.alive());
     assert!(
         setup.events().is_empty(),

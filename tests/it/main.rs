@@ -4,6 +4,8 @@
 mod auth;
 mod faults;
 mod harness;
+#[cfg(feature = "kafka")]
+mod kafka;
 mod lifecycle;
 mod normalize;
 mod pipeline;

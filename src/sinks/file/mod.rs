@@ -129,6 +129,10 @@ impl Sink for FileSink {
         Format::Json
     }
 
+    fn error_reasons(&self) -> &'static [&'static str] {
+        &["write"]
+    }
+
     async fn health(&self) -> Result<(), HealthError> {
         match &self.target {
             Target::Stdout => Ok(()),
