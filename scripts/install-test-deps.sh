@@ -3,8 +3,10 @@
 set -euo pipefail
 
 need_apt=()
+# A C toolchain, make and perl build librdkafka and OpenSSL for the Kafka sink.
 command -v cc >/dev/null || need_apt+=(gcc)
-command -v curl >/dev/null || need_apt+=(curl)
+command -v make >/dev/null || need_apt+=(make)
+command -v perl >/dev/null || need_apt+=(perl)
 
 if ((${#need_apt[@]})); then
   sudo_cmd=""
