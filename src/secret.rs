@@ -25,13 +25,15 @@ impl Secret {
         hex::encode(&Sha256::digest(self.0.as_bytes())[..16])
     }
 
-    /// Replaces every occurrence of the secret in `text`, for messages echoed by servers.
+    /// Replaces every occurrence of the secret in `text`, as is and form-encoded, for
+    /// messages that servers echo back.
     pub fn scrub(&self, text: &str) -> String {
         if self.0.is_empty() {
-            text.to_owned()
-        } else {
-            text.replace(&self.0, "[redacted]")
+            return text.to_owned();
         }
+        let encoded: String = url::form_urlencoded::byte_serialize(self.0.as_bytes()).collect();
+        text.replace(&self.0, "[redacted]")
+            .replace(&encoded, "[redacted]")
     }
 }
 
@@ -110,6 +112,8 @@ mod tests {
         let s = Secret::new("hunter2");
         assert_eq!(format!("{s} {s:?}"), "[redacted] [redacted]");
         assert_eq!(s.scrub("bad token hunter2!"), "bad token [redacted]!");
+        let plus = Secret::new("a+b/c=");
+        assert_eq!(plus.scrub("token=a%2Bb%2Fc%3D&x"), "token=[redacted]&x");
         assert!(!s.fingerprint().contains("hunter2"));
     }
 }

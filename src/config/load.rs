@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::path::Path;
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -266,9 +267,15 @@ fn validate(
     if top_level_read && config.state_dir.as_os_str().is_empty() {
         problems.push("state_dir: missing; set the folder for checkpoints and dead letters".into());
     }
-    if config.pipeline.channel_capacity == 0 {
-        problems.push("pipeline.channel_capacity: must be at least 1".into());
+    if !(1..=1024).contains(&config.pipeline.channel_capacity) {
+        problems.push("pipeline.channel_capacity: must be 1 to 1024 pages".into());
     }
+    check_duration(
+        config.pipeline.shutdown_grace,
+        "pipeline.shutdown_grace",
+        (Duration::ZERO, HOUR),
+        problems,
+    );
     if tracing_subscriber::EnvFilter::try_new(&config.telemetry.log_level).is_err() {
         problems.push(format!(
             "telemetry.log_level: {:?} is not a log filter; use a level such as \"info\" or \
@@ -310,8 +317,14 @@ fn validate(
                 sink.name()
             ));
         }
-        if let SinkConfig::Kafka(kafka) = sink {
-            validate_kafka(kafka, &at, problems);
+        match sink {
+            SinkConfig::Kafka(kafka) => validate_kafka(kafka, &at, problems),
+            SinkConfig::File(file) if file.path.as_os_str().is_empty() => {
+                problems.push(format!(
+                    "{at}.path: must not be empty; use \"-\" for stdout"
+                ));
+            }
+            SinkConfig::File(_) => {}
         }
     }
 }
@@ -361,15 +374,25 @@ fn validate_source(source: &SourceConfig, at: &str, problems: &mut Vec<String>) 
             "{at}.api_token_generated_at: {generated:?} is not an RFC 3339 time such as 2026-06-01T00:00:00Z"
         ));
     }
-    if source.poll_interval.is_zero() {
-        problems.push(format!("{at}.poll_interval: must be more than 0s"));
-    }
-    if source.request_timeout.is_zero() {
-        problems.push(format!("{at}.request_timeout: must be more than 0s"));
-    }
-    if source.max_backoff < std::time::Duration::from_secs(1) {
-        problems.push(format!("{at}.max_backoff: must be at least 1s, so that failures are not retried in a tight loop"));
-    }
+    let at_least_100ms = Duration::from_millis(100);
+    check_duration(
+        source.poll_interval,
+        &format!("{at}.poll_interval"),
+        (at_least_100ms, DAY),
+        problems,
+    );
+    check_duration(
+        source.request_timeout,
+        &format!("{at}.request_timeout"),
+        (SECOND, HOUR),
+        problems,
+    );
+    check_duration(
+        source.max_backoff,
+        &format!("{at}.max_backoff"),
+        (SECOND, DAY),
+        problems,
+    );
     let refresh = &source.token_refresh;
     if !(0.1..=0.95).contains(&refresh.fraction) {
         problems.push(format!(
@@ -377,15 +400,32 @@ fn validate_source(source: &SourceConfig, at: &str, problems: &mut Vec<String>) 
             refresh.fraction
         ));
     }
-    if refresh.min_interval < std::time::Duration::from_secs(1) {
-        problems.push(format!(
-            "{at}.token_refresh.min_interval: must be at least 1s"
-        ));
+    let refresh_at = format!("{at}.token_refresh");
+    check_duration(
+        refresh.min_interval,
+        &format!("{refresh_at}.min_interval"),
+        (SECOND, DAY),
+        problems,
+    );
+    check_duration(
+        refresh.max_interval,
+        &format!("{refresh_at}.max_interval"),
+        (SECOND, DAY),
+        problems,
+    );
+    check_duration(
+        refresh.invalid_grant_retry,
+        &format!("{refresh_at}.invalid_grant_retry"),
+        (SECOND, DAY * 7),
+        problems,
+    );
+    if let Some(path) = &source.api_token_file
+        && path.as_os_str().is_empty()
+    {
+        problems.push(format!("{at}.api_token_file: must not be empty"));
     }
-    if refresh.invalid_grant_retry < std::time::Duration::from_secs(1) {
-        problems.push(format!(
-            "{at}.token_refresh.invalid_grant_retry: must be at least 1s"
-        ));
+    if source.api_token_env.as_deref() == Some("") {
+        problems.push(format!("{at}.api_token_env: must not be empty"));
     }
     if refresh.min_interval > refresh.max_interval {
         problems.push(format!(
@@ -418,8 +458,20 @@ fn validate_kafka(kafka: &KafkaSinkConfig, at: &str, problems: &mut Vec<String>)
             kafka.acks
         ));
     }
-    if kafka.max_backoff < std::time::Duration::from_millis(100) {
-        problems.push(format!("{at}.max_backoff: must be at least 100ms"));
+    check_duration(
+        kafka.max_backoff,
+        &format!("{at}.max_backoff"),
+        (SECOND, HOUR),
+        problems,
+    );
+    check_duration(
+        kafka.delivery_timeout,
+        &format!("{at}.delivery_timeout"),
+        (SECOND, HOUR),
+        problems,
+    );
+    if kafka.linger > Duration::from_secs(60) {
+        problems.push(format!("{at}.linger: must be at most 1m"));
     }
     if kafka.message_max_bytes < 1000 {
         problems.push(format!("{at}.message_max_bytes: must be at least 1000"));
@@ -436,6 +488,28 @@ fn validate_kafka(kafka: &KafkaSinkConfig, at: &str, problems: &mut Vec<String>)
     {
         problems.push(format!(
             "{at}.tls: set both cert_file and key_file, or neither"
+        ));
+    }
+}
+
+const SECOND: Duration = Duration::from_secs(1);
+const HOUR: Duration = Duration::from_secs(3600);
+const DAY: Duration = Duration::from_secs(24 * 3600);
+
+/// Checks that a duration lies within `(min, max)`.
+fn check_duration(
+    value: Duration,
+    at: &str,
+    (min, max): (Duration, Duration),
+    problems: &mut Vec<String>,
+) {
+    if value < min || value > max {
+        let show = |d: Duration| humantime::format_duration(d).to_string();
+        problems.push(format!(
+            "{at}: {} is out of range; use {} to {}",
+            show(value),
+            show(min),
+            show(max)
         ));
     }
 }
@@ -547,7 +621,7 @@ mod tests {
         let config = load_str(MINIMAL).unwrap();
         let source = &config.sources[0];
         assert_eq!(source.token_url, crate::config::DEFAULT_TOKEN_URL);
-        assert_eq!(source.poll_interval, std::time::Duration::from_secs(60));
+        assert_eq!(source.poll_interval, Duration::from_secs(60));
         assert_eq!(source.start_from, crate::config::StartFrom::Beginning);
     }
 

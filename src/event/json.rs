@@ -8,12 +8,14 @@
 //!  "own_audit":{"source":"prod-us","region":"app1","host":"siem-fw-1","version":"0.1.0"}}
 //! ```
 //!
-//! When Own's `created_at` was written in another form, the original text is kept as
-//! `own_audit.created_at_original`; when it could not be read at all,
-//! `own_audit.created_at_invalid` is `true` and `created_at` is left as Own sent it.
+//! `created_at` is always a valid UTC time. When Own wrote it with an offset, without a
+//! zone or as a number, the original is kept as `own_audit.created_at_original`. When it
+//! was missing or unreadable, the time the daemon received the event stands in,
+//! `own_audit.created_at_invalid` is `true`, and the original (if any) is kept too. Should
+//! Own ever send a top-level field named `own_audit`, it is kept as `own_audit.own_field`.
 
 use serde::Serialize;
-use serde_json::value::RawValue;
+use serde_json::Value;
 
 use super::{Event, format_rfc3339, write_raw_compact};
 
@@ -27,37 +29,35 @@ struct Envelope<'a> {
     host: &'a str,
     version: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    created_at_original: Option<&'a RawValue>,
+    created_at_original: Option<Value>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     created_at_invalid: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    own_field: Option<Value>,
 }
 
 /// Appends the event as one line of JSON (without the newline) to `out`.
 pub fn encode_json(event: &Event, out: &mut Vec<u8>) {
     let normalized = format_rfc3339(event.timestamp);
-    let raw_created = event.fields.raw("created_at");
-    let rewritten = event.created_at_valid
-        && raw_created.is_some_and(|raw| raw.trim_matches('"') != normalized);
-    let original: Option<&RawValue> = raw_created
-        .filter(|_| rewritten)
-        .and_then(|raw| serde_json::from_str(raw).ok());
 
     out.push(b'{');
     let mut first = true;
+    let mut created_at_original = None;
+    let mut own_field = None;
     for (name, value) in event.fields.iter() {
         if name == ENVELOPE_KEY {
-            // Own's own field of that name would clash with the envelope; it is kept
-            // under a prefixed name instead.
-            write_key(out, &mut first, "own_audit_original");
-            write_raw_compact(out, value);
-        } else if name == "created_at" && event.created_at_valid {
+            own_field = serde_json::from_str(value).ok();
+        } else if name == "created_at" {
+            if !(event.created_at_valid && is_utc_rfc3339(value)) {
+                created_at_original = serde_json::from_str(value).ok();
+            }
             write_pair(out, &mut first, name, &normalized);
         } else {
             write_key(out, &mut first, name);
             write_raw_compact(out, value);
         }
     }
-    if raw_created.is_none() {
+    if event.fields.raw("created_at").is_none() {
         // Keep the shape stable for receivers: every event has created_at.
         write_pair(out, &mut first, "created_at", &normalized);
     }
@@ -66,11 +66,18 @@ pub fn encode_json(event: &Event, out: &mut Vec<u8>) {
         region: &event.origin.region,
         host: &event.origin.host,
         version: event.origin.version,
-        created_at_original: original,
+        created_at_original,
         created_at_invalid: !event.created_at_valid,
+        own_field,
     };
     write_pair(out, &mut first, ENVELOPE_KEY, &envelope);
     out.push(b'}');
+}
+
+/// Whether a raw `created_at` is already a UTC RFC 3339 string (`...Z`), which the
+/// normalized form only reformats.
+fn is_utc_rfc3339(raw: &str) -> bool {
+    raw.len() > 2 && raw.starts_with('"') && raw.ends_with("Z\"")
 }
 
 fn write_key(out: &mut Vec<u8>, first: &mut bool, name: &str) {
@@ -93,7 +100,8 @@ fn write_pair<T: Serialize + ?Sized>(out: &mut Vec<u8>, first: &mut bool, name: 
 mod tests {
     use super::*;
     use crate::event::Origin;
-    use serde_json::{Value, json};
+    use serde_json::json;
+    use serde_json::value::RawValue;
     use std::sync::Arc;
 
     fn origin() -> Arc<Origin> {
@@ -131,10 +139,21 @@ mod tests {
     }
 
     #[test]
-    fn an_unreadable_time_is_flagged_and_kept() {
+    fn an_unreadable_or_missing_time_is_flagged_kept_and_replaced_by_the_receipt_time() {
         let out = encode(json!({"event_id": 7, "created_at": "soon"}));
-        assert_eq!(out["created_at"], "soon");
+        assert_eq!(out["created_at"], "1970-01-01T00:00:00.000Z");
         assert_eq!(out["own_audit"]["created_at_invalid"], true);
+        assert_eq!(out["own_audit"]["created_at_original"], "soon");
+        let out = encode(json!({"event_id": 7}));
+        assert_eq!(out["created_at"], "1970-01-01T00:00:00.000Z");
+        assert_eq!(out["own_audit"]["created_at_invalid"], true);
+    }
+
+    #[test]
+    fn a_utc_time_is_only_reformatted() {
+        let out = encode(json!({"event_id": 7, "created_at": "2018-04-09T10:30:42Z"}));
+        assert_eq!(out["created_at"], "2018-04-09T10:30:42.000Z");
+        assert!(out["own_audit"].get("created_at_original").is_none());
     }
 
     #[test]
@@ -146,8 +165,9 @@ mod tests {
 
     #[test]
     fn a_field_named_like_the_envelope_is_kept_apart() {
-        let out = encode(json!({"event_id": 1, "own_audit": "theirs"}));
-        assert_eq!(out["own_audit_original"], "theirs");
+        let out = encode(json!({"event_id": 1, "own_audit": "theirs", "own_audit_original": 2}));
+        assert_eq!(out["own_audit"]["own_field"], "theirs");
+        assert_eq!(out["own_audit_original"], 2);
         assert_eq!(out["own_audit"]["source"], "s");
     }
 }

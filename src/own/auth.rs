@@ -28,6 +28,9 @@ use crate::telemetry::{Health, names};
 pub const API_TOKEN_LIFETIME: Duration = Duration::from_secs(180 * 24 * 3600);
 /// Lifetime assumed when the token endpoint gives none.
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
+/// The shortest and longest lifetimes believed from the token endpoint.
+const MIN_LIFETIME: Duration = Duration::from_secs(1);
+const MAX_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 /// How often a rejected token's file is checked for a replacement.
 const TOKEN_FILE_CHECK: Duration = Duration::from_secs(30);
 
@@ -248,15 +251,18 @@ impl Refresher {
         true
     }
 
-    /// When to renew: a fraction of the lifetime, clamped, minus up to 10% jitter, and
-    /// always before the token expires.
+    /// When to renew: a fraction of the lifetime, clamped, minus up to 10% jitter; before
+    /// the token expires, but never sooner than `min_interval`, so that a server granting
+    /// tokens of no lifetime is not asked in a loop.
     fn renewal_delay(&self, lifetime: Duration) -> Duration {
         let c = &self.inner.config;
         let planned = lifetime
             .mul_f64(c.fraction)
             .clamp(c.min_interval, c.max_interval);
-        let planned = planned.min(lifetime.mul_f64(0.9));
-        planned.mul_f64(rand::random_range(0.9..=1.0))
+        let planned = planned
+            .min(lifetime.mul_f64(0.9))
+            .mul_f64(rand::random_range(0.9..=1.0));
+        planned.max(c.min_interval)
     }
 
     /// One grant; publishes the new token and returns its lifetime.
@@ -280,9 +286,10 @@ impl Refresher {
         {
             self.store_rotated(rotated);
         }
-        let lifetime = grant
-            .expires_in
-            .map_or(DEFAULT_LIFETIME, Duration::from_secs);
+        // Okta grants 5 minutes to a day; anything outside is clamped, never trusted.
+        let lifetime = grant.expires_in.map_or(DEFAULT_LIFETIME, |secs| {
+            Duration::from_secs(secs.clamp(MIN_LIFETIME.as_secs(), MAX_LIFETIME.as_secs()))
+        });
         let expires_at = Instant::now() + lifetime;
         let generation = match &*inner.tx.borrow() {
             Access::Ready(token) => token.generation + 1,
@@ -320,25 +327,53 @@ impl Refresher {
                 GrantError::Transient(format!("token request failed: {}", without_url(&e)))
             })?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|e| {
-            GrantError::Transient(format!("token response broke off: {}", without_url(&e)))
-        })?;
+        if status.is_redirection() {
+            return Err(GrantError::Rejected(format!(
+                "the token endpoint {} redirects ({status}) to {}; redirects are not followed, \
+                 since they would carry the API token elsewhere. Set token_url to the final address",
+                inner.token_url,
+                super::redirect_target(&response)
+            )));
+        }
+        let body = super::read_body(response, super::MAX_SMALL_BODY)
+            .await
+            .map_err(|e| {
+                GrantError::Transient(match e {
+                    super::BodyError::TooLarge(limit) => {
+                        format!("the token response is over {limit} bytes")
+                    }
+                    super::BodyError::Broken(reason) => {
+                        format!("token response broke off: {reason}")
+                    }
+                })
+            })?;
         if status.is_success() {
+            // serde's message could quote a field's value, which may be a token.
             return serde_json::from_slice::<Grant>(&body).map_err(|e| {
-                GrantError::Transient(format!("the token endpoint sent an unreadable grant: {e}"))
+                GrantError::Transient(format!(
+                    "the token endpoint sent an unreadable grant (at line {} column {}): it needs \
+                     access_token as a string and expires_in as a number of seconds",
+                    e.line(),
+                    e.column()
+                ))
             });
         }
-        let scrub = |text: &str| refresh_token.scrub(text);
-        match serde_json::from_slice::<OAuthError>(&body) {
+        // The server's own words are scrubbed whole, then shortened.
+        let text = refresh_token.scrub(&String::from_utf8_lossy(&body));
+        match serde_json::from_str::<OAuthError>(&text) {
             Ok(oauth) if status.is_client_error() && status.as_u16() != 429 => {
-                let said = scrub(oauth.error_description.as_deref().unwrap_or(""));
-                Err(GrantError::Rejected(
-                    self.operator_action(&oauth.error, &said),
-                ))
+                let said = super::excerpt_str(oauth.error_description.as_deref().unwrap_or(""));
+                let error = super::excerpt_str(&oauth.error);
+                Err(GrantError::Rejected(self.operator_action(&error, &said)))
             }
+            _ if status.as_u16() == 404 => Err(GrantError::Rejected(format!(
+                "the token endpoint {} answered 404 Not Found; check token_url (Own's is {})",
+                inner.token_url,
+                crate::config::DEFAULT_TOKEN_URL
+            ))),
             _ => Err(GrantError::Transient(format!(
                 "the token endpoint answered {status}: {}",
-                scrub(&super::excerpt(&body))
+                super::excerpt_str(&text)
             ))),
         }
     }

@@ -132,7 +132,13 @@ async fn renewal_happens_at_the_fraction_clamped_and_before_expiry() {
             d >= hour.mul_f64(0.9) && d <= hour,
             "the maximum was not applied: {d:?}"
         );
-        let d = refresher.renewal_delay(Duration::from_secs(20));
-        assert!(d < Duration::from_secs(20), "renewal after expiry: {d:?}");
+        let d = refresher.renewal_delay(Duration::from_secs(200));
+        assert!(d < Duration::from_secs(200), "renewal after expiry: {d:?}");
+        let d = refresher.renewal_delay(Duration::ZERO);
+        assert_eq!(
+            d,
+            Duration::from_secs(30),
+            "renewal sooner than min_interval"
+        );
     }
 }

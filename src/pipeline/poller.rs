@@ -17,7 +17,7 @@ use crate::config::SourceConfig;
 use crate::event::{Event, Origin};
 use crate::own::PAGE_LIMIT;
 use crate::own::auth::{Access, AccessToken, Refresher};
-use crate::own::events::{EventsClient, FetchError};
+use crate::own::events::{EventsClient, FetchError, Page};
 use crate::sinks::dead_letter::DeadEvent;
 use crate::telemetry::names;
 
@@ -45,6 +45,7 @@ impl Poller {
     pub async fn run(self, start: Option<u64>, tx: mpsc::Sender<Batch>, stop: CancellationToken) {
         let mut cursor = start;
         let mut failures = Failures::new(self.config.max_backoff);
+        let mut malformed = MalformedStreak::default();
         let mut access = self.refresher.subscribe();
         loop {
             let token = tokio::select! {
@@ -52,13 +53,23 @@ impl Poller {
                 token = self.wait_for_token(&mut access) => token,
             };
             let Some(token) = token else { return };
-            let next = match self.poll_once(&mut cursor, &token, &tx, &stop).await {
+            let lenient = malformed.is_stubborn(cursor);
+            // A request that hangs must not hold up a stop.
+            let polled = tokio::select! {
+                () = stop.cancelled() => return,
+                polled = self.poll_once(&mut cursor, &token, &tx, &stop, lenient) => polled,
+            };
+            let next = match polled {
                 Ok(next) => {
                     failures.reset();
+                    malformed = MalformedStreak::default();
                     next
                 }
                 Err(PollError::Stopped) => return,
-                Err(PollError::Fetch(error)) => self.on_error(error, &mut failures),
+                Err(PollError::Fetch(error)) => {
+                    malformed.note(&error, cursor);
+                    self.on_error(error, &mut failures)
+                }
             };
             if let Next::After(wait) = next {
                 tokio::select! {
@@ -84,15 +95,14 @@ impl Poller {
         }
     }
 
-    /// Fetches one page (refreshing once on 401) and queues its new events.
-    async fn poll_once(
+    /// Fetches one page, renewing the access token once on 401.
+    async fn fetch(
         &self,
-        cursor: &mut Option<u64>,
+        cursor: Option<u64>,
         token: &AccessToken,
-        tx: &mpsc::Sender<Batch>,
-        stop: &CancellationToken,
-    ) -> Result<Next, PollError> {
-        let entries = match self.client.fetch(*cursor, &token.secret).await {
+        lenient: bool,
+    ) -> Result<Page, FetchError> {
+        match self.client.fetch(cursor, &token.secret, lenient).await {
             Err(FetchError::Unauthorized) => {
                 tracing::info!(source = %self.config.name,
                     "the Own API refused the access token; renewing it once");
@@ -104,23 +114,40 @@ impl Poller {
                     })?;
                 let renewed = match &*self.refresher.subscribe().borrow() {
                     Access::Ready(renewed) => renewed.secret.clone(),
-                    _ => return Err(FetchError::Unauthorized.into()),
+                    _ => return Err(FetchError::Unauthorized),
                 };
-                self.client.fetch(*cursor, &renewed).await?
+                self.client.fetch(cursor, &renewed, lenient).await
             }
-            other => other?,
-        };
+            other => other,
+        }
+    }
+
+    /// Fetches one page and queues its new events. The cursor moves only once every
+    /// entry of the page is queued or durably set aside.
+    async fn poll_once(
+        &self,
+        cursor: &mut Option<u64>,
+        token: &AccessToken,
+        tx: &mpsc::Sender<Batch>,
+        stop: &CancellationToken,
+        lenient: bool,
+    ) -> Result<Next, PollError> {
+        let page = self.fetch(*cursor, token, lenient).await?;
         self.mark_polled();
 
-        let page_len = entries.len();
-        let events = self.to_events(entries, *cursor).await;
-        let full = page_len >= PAGE_LIMIT;
+        let full = page.len() >= PAGE_LIMIT;
+        let page_len = page.len();
+        let Sorted { events, rejects } = self.sort_page(page, *cursor);
         if full && events.is_empty() {
             return Err(FetchError::Malformed(format!(
-                "a full page of {page_len} entries holds no event after {cursor:?}"
+                "a full page of {page_len} entries holds no readable event after {}; the cursor \
+                 cannot move past it",
+                cursor.map_or("the start".to_owned(), |c| format!("event {c}"))
             ))
             .into());
         }
+        self.store_rejects(&rejects).await?;
+
         if let Some(last) = events.last() {
             *cursor = Some(last.id);
         }
@@ -146,51 +173,85 @@ impl Poller {
         })
     }
 
-    /// Turns entries into events above the cursor, in ascending id order. An entry
-    /// without a usable id goes to the dead-letter store, since it cannot be ordered.
-    async fn to_events(&self, entries: Vec<Box<RawValue>>, cursor: Option<u64>) -> Vec<Event> {
+    /// Turns a page into events above the cursor, in ascending id order, and the entries
+    /// that cannot be forwarded: no usable id, not valid JSON, or a second, different
+    /// entry under an id already on the page.
+    fn sort_page(&self, page: Page, cursor: Option<u64>) -> Sorted {
         let received = jiff::Timestamp::now();
-        let mut events = Vec::with_capacity(entries.len());
-        for entry in entries {
+        let mut rejects = Vec::new();
+        let mut events = Vec::with_capacity(page.entries.len());
+        for entry in page.entries {
             match Event::from_api(entry, &self.origin, received) {
                 Ok(event) => events.push(event),
-                Err(bad) => {
-                    self.dead_letter_entry(&bad.entry, &bad.error.to_string())
-                        .await
-                }
+                Err(bad) => rejects.push(Reject::Raw(bad.entry, bad.error.to_string())),
             }
+        }
+        for bad in page.unparsable {
+            rejects.push(Reject::Text(
+                bad.text,
+                format!("not valid JSON: {}", bad.reason),
+            ));
         }
         if !events.is_sorted_by_key(|e| e.id) {
             tracing::warn!(source = %self.config.name, "the Own API sent a page out of order; sorting it");
             events.sort_by_key(|e| e.id);
         }
-        events.dedup_by_key(|e| e.id);
-        if let Some(cursor) = cursor {
-            events.retain(|e| e.id > cursor);
+        let mut unique: Vec<Event> = Vec::with_capacity(events.len());
+        for event in events {
+            match unique.last() {
+                Some(last) if last.id == event.id => {
+                    if last.fields.entry().get() != event.fields.entry().get() {
+                        let reason =
+                            format!("a different entry with event_id {} came first", event.id);
+                        rejects.push(Reject::Raw(event.fields.entry().to_owned(), reason));
+                    }
+                }
+                _ => unique.push(event),
+            }
         }
-        events
+        if let Some(cursor) = cursor {
+            let late = unique.iter().filter(|e| e.id < cursor).count();
+            if late > 0 {
+                tracing::warn!(source = %self.config.name, late, cursor,
+                    "the Own API returned events older than the cursor; they were forwarded before, \
+                     or arrived late, and are not forwarded again");
+            }
+            unique.retain(|e| e.id > cursor);
+        }
+        Sorted {
+            events: unique,
+            rejects,
+        }
     }
 
-    async fn dead_letter_entry(&self, entry: &RawValue, reason: &str) {
+    /// Stores every set-aside entry durably; on failure the page is fetched again.
+    async fn store_rejects(&self, rejects: &[Reject]) -> Result<(), PollError> {
         let source = self.config.name.as_str();
-        tracing::error!(
-            source,
-            reason,
-            "an API entry cannot be forwarded; kept as a dead letter"
-        );
-        let letter = DeadEvent::Raw {
-            source,
-            value: entry,
-        };
-        if let Err(error) = self
-            .shared
-            .dead_letters
-            .store(letter, "-", "unreadable_entry", reason)
-            .await
-        {
-            tracing::error!(source, error = %error, path = %self.shared.dead_letters.path().display(),
-                "cannot write the dead-letter file; the unreadable entry is lost");
+        for reject in rejects {
+            let (letter, reason) = match reject {
+                Reject::Raw(entry, reason) => (
+                    DeadEvent::Raw {
+                        source,
+                        value: entry,
+                    },
+                    reason,
+                ),
+                Reject::Text(text, reason) => (DeadEvent::Text { source, text }, reason),
+            };
+            tracing::error!(source, reason = %reason,
+                "an API entry cannot be forwarded; storing it as a dead letter");
+            self.shared
+                .dead_letters
+                .store(letter, "-", "unreadable_entry", reason)
+                .await
+                .map_err(|e| {
+                    FetchError::Local(format!(
+                        "cannot write the dead-letter file {}: {e}; the page is fetched again",
+                        self.shared.dead_letters.path().display()
+                    ))
+                })?;
         }
+        Ok(())
     }
 
     fn mark_polled(&self) {
@@ -232,6 +293,48 @@ impl Poller {
 enum PollError {
     Stopped,
     Fetch(FetchError),
+}
+
+/// A page's events and the entries set aside.
+struct Sorted {
+    events: Vec<Event>,
+    rejects: Vec<Reject>,
+}
+
+/// An entry that cannot be forwarded, and why.
+enum Reject {
+    Raw(Box<RawValue>, String),
+    Text(String, String),
+}
+
+/// Consecutive malformed pages at one cursor. After a few, the page is read entry by
+/// entry, so that one entry no parser accepts is set aside instead of blocking the source.
+#[derive(Default)]
+struct MalformedStreak {
+    cursor: Option<Option<u64>>,
+    count: u32,
+}
+
+impl MalformedStreak {
+    const STUBBORN: u32 = 3;
+
+    fn note(&mut self, error: &FetchError, cursor: Option<u64>) {
+        if !matches!(error, FetchError::Malformed(_)) {
+            return;
+        }
+        if self.cursor == Some(cursor) {
+            self.count += 1;
+        } else {
+            *self = Self {
+                cursor: Some(cursor),
+                count: 1,
+            };
+        }
+    }
+
+    fn is_stubborn(&self, cursor: Option<u64>) -> bool {
+        self.cursor == Some(cursor) && self.count >= Self::STUBBORN
+    }
 }
 
 impl From<FetchError> for PollError {

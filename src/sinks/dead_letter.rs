@@ -68,6 +68,10 @@ impl DeadLetterStore {
                 write_raw_compact(&mut raw, value.get());
                 source
             }
+            DeadEvent::Text { source, text } => {
+                serde_json::to_writer(&mut raw, text)?;
+                source
+            }
         };
         let raw = String::from_utf8(raw).map_err(std::io::Error::other)?;
         let raw = RawValue::from_string(raw).map_err(std::io::Error::other)?;
@@ -97,6 +101,11 @@ pub enum DeadEvent<'a> {
         source: &'a str,
         value: &'a RawValue,
     },
+    /// An entry that is not valid JSON, kept as a JSON string.
+    Text {
+        source: &'a str,
+        text: &'a str,
+    },
 }
 
 fn append_synced(path: &Path, slot: &Mutex<Option<File>>, line: &[u8]) -> std::io::Result<()> {
@@ -107,11 +116,20 @@ fn append_synced(path: &Path, slot: &Mutex<Option<File>>, line: &[u8]) -> std::i
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir)?;
             }
-            guard.insert(File::options().create(true).append(true).open(path)?)
+            let file = File::options()
+                .create(true)
+                .read(true)
+                .append(true)
+                .open(path)?;
+            super::util::repair_tail(&file)?;
+            guard.insert(file)
         }
     };
+    let start = file.metadata()?.len();
     let result = file.write_all(line).and_then(|()| file.sync_data());
     if result.is_err() {
+        // Never leave half a letter: cut back to where this one began.
+        let _ = file.set_len(start);
         *guard = None;
     }
     result

@@ -44,6 +44,34 @@ impl Status {
     }
 }
 
+/// Cuts a file back to its last line end, removing the half line a crash in the middle
+/// of a write leaves. That line belonged to a batch whose checkpoint was never written,
+/// so it is sent again. Returns the bytes removed.
+pub fn repair_tail(file: &std::fs::File) -> std::io::Result<u64> {
+    use std::os::unix::fs::FileExt;
+    const CHUNK: u64 = 64 * 1024;
+    let len = file.metadata()?.len();
+    let mut end = len;
+    let mut buf = vec![0u8; CHUNK as usize];
+    while end > 0 {
+        let start = end.saturating_sub(CHUNK);
+        let part = &mut buf[..(end - start) as usize];
+        file.read_exact_at(part, start)?;
+        if let Some(pos) = memchr::memrchr(b'\n', part) {
+            let keep = start + pos as u64 + 1;
+            if keep < len {
+                file.set_len(keep)?;
+            }
+            return Ok(len - keep);
+        }
+        end = start;
+    }
+    if len > 0 {
+        file.set_len(0)?;
+    }
+    Ok(len)
+}
+
 /// Counts a sink's accepted events and bytes.
 pub fn record_sent(sink: &str, source: &str, events: usize, bytes: usize) {
     use crate::telemetry::names;
@@ -61,6 +89,35 @@ pub fn record_error(sink: &str, reason: &'static str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_torn_last_line_is_cut_and_whole_lines_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out");
+        for (body, kept) in [
+            ("a\nb\n", "a\nb\n"),
+            ("a\nb\n{\"half", "a\nb\n"),
+            ("{\"half", ""),
+            ("", ""),
+        ] {
+            std::fs::write(&path, body).unwrap();
+            let file = std::fs::File::options()
+                .read(true)
+                .append(true)
+                .open(&path)
+                .unwrap();
+            repair_tail(&file).unwrap();
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), kept, "{body:?}");
+        }
+        let long = "x".repeat(200_000);
+        std::fs::write(&path, format!("a\n{long}")).unwrap();
+        let file = std::fs::File::options()
+            .read(true)
+            .append(true)
+            .open(&path)
+            .unwrap();
+        assert_eq!(repair_tail(&file).unwrap(), 200_000);
+    }
 
     #[test]
     fn delays_grow_to_the_cap_and_never_end() {

@@ -40,13 +40,18 @@ impl FileSink {
         let target = if config.path.as_os_str() == "-" {
             Target::Stdout
         } else {
-            let file = open_append(&config.path).map_err(|e| BuildError::Invalid {
+            // Opened here only to report a bad path early; the first write reopens it.
+            open_append(&config.path).map_err(|e| BuildError::Invalid {
                 name: config.name.clone(),
-                reason: format!("cannot open {} for appending: {e}", config.path.display()),
+                reason: format!(
+                    "cannot open {} for appending: {e}; check that the folder exists and is \
+                     writable",
+                    config.path.display()
+                ),
             })?;
             Target::Path {
                 path: config.path.clone(),
-                file: Arc::new(Mutex::new(Some(file))),
+                file: Arc::new(Mutex::new(None)),
             }
         };
         Ok(Self {
@@ -55,6 +60,13 @@ impl FileSink {
             target,
             fsync: config.fsync,
         })
+    }
+
+    fn describe(&self) -> String {
+        match &self.target {
+            Target::Stdout => "stdout".to_owned(),
+            Target::Path { path, .. } => path.display().to_string(),
+        }
     }
 
     async fn write_once(&self, body: Arc<Vec<u8>>) -> std::io::Result<()> {
@@ -90,7 +102,7 @@ fn append_batch(
 ) -> std::io::Result<()> {
     let file = match slot.take() {
         Some(file) if !was_rotated(path, &file) => file,
-        _ => open_append(path)?,
+        _ => open_for_writing(path)?,
     };
     let start = file.metadata()?.len();
     let result = (&file).write_all(body).and_then(|()| (&file).flush());
@@ -109,6 +121,23 @@ fn append_batch(
 
 fn open_append(path: &Path) -> std::io::Result<File> {
     File::options().create(true).append(true).open(path)
+}
+
+/// Opens the file to write to it, first cutting off a half line that a crash left.
+/// Only the daemon, which holds the state directory's lock, writes, so nothing else is
+/// appending at that moment; `check` only opens the file and never repairs it.
+fn open_for_writing(path: &Path) -> std::io::Result<File> {
+    let file = File::options()
+        .create(true)
+        .read(true)
+        .append(true)
+        .open(path)?;
+    let cut = util::repair_tail(&file)?;
+    if cut > 0 {
+        tracing::warn!(path = %path.display(), bytes = cut,
+            "removed a partial last line left by an interrupted write; its batch is sent again");
+    }
+    Ok(file)
 }
 
 /// Whether the path now names another file than the open handle, or nothing.
@@ -162,8 +191,8 @@ impl Sink for FileSink {
                 Err(error) => {
                     self.status.failed("write", &error.to_string());
                     let delay = delays.next().unwrap_or(Duration::from_secs(30));
-                    tracing::warn!(sink = %self.name, error = %error, retry_in = ?delay,
-                        "cannot write to the output file; retrying");
+                    tracing::warn!(sink = %self.name, path = %self.describe(), error = %error,
+                        retry_in = ?delay, "cannot write to the output file; retrying");
                     tokio::select! {
                         () = stop.cancelled() => return Err(Aborted),
                         () = tokio::time::sleep(delay) => {}
