@@ -116,6 +116,12 @@ pub async fn start(config: &Config, stop: CancellationToken) -> Result<Running, 
     };
     let hard = CancellationToken::new();
     let pipeline = Pipeline::start(&config.sources, &shared, &stop, &hard);
+    tokio::spawn(sinks::monitor::run(
+        Arc::clone(&sinks),
+        health.clone(),
+        sinks::monitor::INTERVAL,
+        stop.child_token(),
+    ));
     tracing::info!(sources = config.sources.len(), sinks = sinks.len(),
         telemetry = %telemetry_addr.map_or("off".to_owned(), |a| a.to_string()), version = env!("CARGO_PKG_VERSION"), "own-audit-forwarder started");
     Ok(Running {

@@ -10,6 +10,7 @@ pub mod dead_letter;
 pub mod file;
 #[cfg(feature = "kafka")]
 pub mod kafka;
+pub mod monitor;
 pub mod util;
 
 use std::sync::Arc;

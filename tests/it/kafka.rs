@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use rdkafka::ClientConfig;
@@ -12,6 +13,9 @@ use rdkafka::{Offset, TopicPartitionList};
 use serde_json::Value;
 
 use crate::harness::*;
+
+/// Numbers each read, so that no two consumers share a group.
+static READS: AtomicUsize = AtomicUsize::new(0);
 
 /// The broker binary: `TANSU`, else `tansu` on the PATH or in ~/.cargo/bin.
 fn tansu() -> PathBuf {
@@ -34,9 +38,31 @@ pub struct Broker {
     child: Option<Child>,
     port: u16,
     dir: tempfile::TempDir,
+    /// Clients must authenticate with SASL (`--authentication`).
+    authentication: bool,
 }
 
 impl Broker {
+    /// Starts a broker that requires SASL, knowing one SCRAM-SHA-512 user and holding
+    /// `topics`. Both are created on an open broker, which then restarts on the same
+    /// storage with authentication required.
+    pub fn start_with_user(name: &str, password: &str, topics: &[&str]) -> Broker {
+        let mut broker = Broker::start();
+        for topic in topics {
+            broker.create_topic(topic);
+        }
+        let status = Command::new(tansu())
+            .args(["user", "create", name, password, "--mechanism", "scram512"])
+            .args(["--broker", &format!("tcp://{}", broker.addr())])
+            .stdout(Stdio::null())
+            .status()
+            .expect("run tansu user create");
+        assert!(status.success(), "tansu user create failed");
+        broker.authentication = true;
+        broker.restart();
+        broker
+    }
+
     pub fn start() -> Broker {
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -48,6 +74,7 @@ impl Broker {
             child: None,
             port,
             dir,
+            authentication: false,
         };
         broker.spawn();
         broker
@@ -59,12 +86,14 @@ impl Broker {
 
     fn spawn(&mut self) {
         let url = format!("tcp://{}", self.addr());
+        let log_path = self.dir.path().join("broker.log");
         let log = std::fs::File::options()
             .create(true)
             .append(true)
-            .open(self.dir.path().join("broker.log"))
+            .open(&log_path)
             .unwrap();
-        let child = Command::new(tansu())
+        let mut command = Command::new(tansu());
+        command
             .args([
                 "broker",
                 "--listener-url",
@@ -72,11 +101,13 @@ impl Broker {
                 "--advertised-listener-url",
                 &url,
             ])
-            .arg("--storage-engine")
-            .arg(format!(
-                "sqlite://{}",
-                self.dir.path().join("tansu.db").display()
-            ))
+            // Tansu reads a sqlite:// path relative to its working folder.
+            .args(["--storage-engine", "sqlite://tansu.db"]);
+        if self.authentication {
+            command.arg("--authentication");
+        }
+        let child = command
+            .current_dir(self.dir.path())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(log)
@@ -87,9 +118,13 @@ impl Broker {
                     tansu().display()
                 )
             });
-        self.child = Some(child);
         let addr = self.addr();
+        let child = self.child.insert(child);
         wait_for("the broker to listen", || {
+            if let Ok(Some(status)) = child.try_wait() {
+                let said = std::fs::read_to_string(&log_path).unwrap_or_default();
+                panic!("tansu exited ({status}) before listening:\n{said}");
+            }
             std::net::TcpStream::connect(&addr).ok().map(drop)
         });
     }
@@ -119,9 +154,20 @@ impl Broker {
 
     /// Every message on partition 0 of `topic`, read by an independent consumer.
     pub fn read_all(&self, topic: &str, expected: usize) -> Vec<Received> {
-        let consumer: BaseConsumer = ClientConfig::new()
+        self.read_all_as(topic, expected, &ClientConfig::new())
+    }
+
+    /// Like [`Broker::read_all`], with extra consumer settings such as SASL.
+    pub fn read_all_as(&self, topic: &str, expected: usize, base: &ClientConfig) -> Vec<Received> {
+        let group = format!(
+            "it-{}-{}",
+            std::process::id(),
+            READS.fetch_add(1, Ordering::Relaxed)
+        );
+        let consumer: BaseConsumer = base
+            .clone()
             .set("bootstrap.servers", self.addr())
-            .set("group.id", format!("it-{}", std::process::id()))
+            .set("group.id", group)
             .set("enable.auto.commit", "false")
             .create()
             .expect("a consumer");
@@ -325,6 +371,88 @@ fn an_event_too_large_for_kafka_is_dead_lettered_and_later_events_flow() {
         .collect();
     let ids: Vec<u64> = broker
         .read_all("audit", expected.len())
+        .iter()
+        .map(Received::id)
+        .collect();
+    assert_exactly_once_in_order(&ids, &expected);
+}
+
+/// The value of one series in a Prometheus text scrape, 0 when absent.
+fn metric(scrape: &str, series: &str) -> f64 {
+    scrape
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[test]
+fn refused_sasl_credentials_keep_the_sink_unready_with_a_clear_error_and_no_hot_loop() {
+    let broker = Broker::start_with_user("forwarder", "right-password", &["audit"]);
+    let sim = Sim::start(&["--events", "3000"]);
+    let mut setup = Setup::new();
+    std::fs::write(setup.path("kafka-password"), "wrong-password\n").unwrap();
+    let sasl = format!(
+        "[sinks.sasl]\nmechanism = \"SCRAM-SHA-512\"\nusername = \"forwarder\"\n\
+         password_file = \"{}\"\n",
+        setup.path("kafka-password").display()
+    );
+    setup.extra_sink = kafka_sink(&broker, "audit", &sasl);
+    let mut daemon = setup.start(&sim);
+    let telemetry = daemon.telemetry();
+    let readyz = format!("http://{telemetry}/readyz");
+
+    wait_for("/readyz to report the refused credentials", || {
+        let report = http_text(&readyz);
+        (http_status(&readyz) == 503 && report.contains("authentication")).then_some(())
+    });
+    wait_for("the operator hint in the logs", || {
+        daemon
+            .log_lines()
+            .iter()
+            .any(|line| {
+                line["level"] == "ERROR"
+                    && line["message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains("[sinks.sasl]"))
+            })
+            .then_some(())
+    });
+
+    // librdkafka backs off between attempts: a few failures in ten seconds, not thousands.
+    let series = "own_audit_sink_errors_total{sink=\"kafka\",reason=\"authentication\"}";
+    let before = metric(&http_text(&format!("http://{telemetry}/metrics")), series);
+    std::thread::sleep(Duration::from_secs(10));
+    let after = metric(&http_text(&format!("http://{telemetry}/metrics")), series);
+    assert!(
+        after - before <= 30.0,
+        "{} authentication failures in 10s",
+        after - before
+    );
+    assert!(daemon.alive(), "the daemon exited");
+    assert_eq!(
+        setup.checkpoint(),
+        None,
+        "the checkpoint moved while Kafka refused us"
+    );
+    assert!(
+        !daemon.logs().contains("wrong-password"),
+        "the SASL password was logged"
+    );
+    assert_eq!(daemon.stop().code(), Some(0));
+
+    // With the right password the backlog flows, and SCRAM really authenticated it.
+    std::fs::write(setup.path("kafka-password"), "right-password\n").unwrap();
+    let _daemon = setup.start(&sim);
+    wait_for_checkpoint(&setup, sim.last_event_id());
+    let mut consumer = ClientConfig::new();
+    consumer
+        .set("security.protocol", "sasl_plaintext")
+        .set("sasl.mechanism", "SCRAM-SHA-512")
+        .set("sasl.username", "forwarder")
+        .set("sasl.password", "right-password");
+    let expected = sim.all_ids();
+    let ids: Vec<u64> = broker
+        .read_all_as("audit", expected.len(), &consumer)
         .iter()
         .map(Received::id)
         .collect();

@@ -56,3 +56,27 @@ pub fn label(error: &KafkaError) -> &'static str {
         _ => "other",
     }
 }
+
+/// What the operator should do about a client-level error, by its label.
+pub fn hint(label: &str) -> &'static str {
+    match label {
+        "authentication" => {
+            "the brokers refused the SASL credentials: fix username, mechanism and the password \
+             file or variable in [sinks.sasl]; messages wait meanwhile"
+        }
+        "tls" => {
+            "the TLS handshake with the brokers failed: check ca_file, cert_file, key_file and \
+             the broker's certificate name in [sinks.tls]; messages wait meanwhile"
+        }
+        "broker_down" => {
+            "no broker can be reached: check that the brokers run and that `brokers` names \
+             them; messages wait and are produced once one answers"
+        }
+        _ => "librdkafka retries by itself; messages wait meanwhile",
+    }
+}
+
+/// Whether a client-level error needs the operator, rather than time, to pass.
+pub fn needs_operator(label: &str) -> bool {
+    matches!(label, "authentication" | "tls")
+}

@@ -50,7 +50,12 @@ struct Context {
 impl ClientContext for Context {
     fn error(&self, error: KafkaError, reason: &str) {
         let kind = errors::label(&error);
-        tracing::warn!(sink = %self.sink, error = %error, reason, "kafka client error");
+        let hint = errors::hint(kind);
+        if errors::needs_operator(kind) {
+            tracing::error!(sink = %self.sink, error = %error, reason, kind, "kafka client error: {hint}");
+        } else {
+            tracing::warn!(sink = %self.sink, error = %error, reason, kind, "kafka client error: {hint}");
+        }
         self.status.failed(kind, reason);
     }
 
