@@ -7,6 +7,10 @@ need_apt=()
 command -v cc >/dev/null || need_apt+=(gcc)
 command -v make >/dev/null || need_apt+=(make)
 command -v perl >/dev/null || need_apt+=(perl)
+# rsyslog, with its TLS driver, receives what the syslog sink's tests send.
+deb_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
+deb_installed rsyslog || need_apt+=(rsyslog)
+deb_installed rsyslog-gnutls || need_apt+=(rsyslog-gnutls)
 
 if ((${#need_apt[@]})); then
   sudo_cmd=""

@@ -9,7 +9,10 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::model::{Config, KNOWN_REGIONS, Settings, SourceConfig};
-use super::sinks::{FileSinkConfig, KafkaSinkConfig, SinkConfig};
+use super::sinks::{FileSinkConfig, HttpSinkConfig, KafkaSinkConfig, SinkConfig};
+
+mod http;
+mod syslog;
 
 /// The prefix of environment overrides: `OWN_AUDIT__TELEMETRY__LISTEN=...`.
 pub const ENV_PREFIX: &str = "OWN_AUDIT";
@@ -156,7 +159,9 @@ fn parse_part<T: DeserializeOwned>(
     let mut unknown = Vec::new();
     let mut invalid = Vec::new();
     let parsed = loop {
-        let mut note = |path: serde_ignored::Path<'_>| unknown.push(path.to_string());
+        // An optional table shows as a `?` segment: `tls.?.verify` is `tls.verify`.
+        let mut note =
+            |path: serde_ignored::Path<'_>| unknown.push(path.to_string().replace("?.", ""));
         let deserializer = serde_ignored::Deserializer::new(value.clone(), &mut note);
         match serde_path_to_error::deserialize::<_, T>(deserializer) {
             Ok(parsed) => break Some(parsed),
@@ -248,6 +253,10 @@ fn parse_sink(value: Value, prefix: &str, problems: &mut Vec<String>) -> Option<
         "file" => parse_part::<FileSinkConfig>(fields, prefix, problems).map(SinkConfig::File),
         "kafka" => parse_part::<KafkaSinkConfig>(fields, prefix, problems)
             .map(|kafka| SinkConfig::Kafka(Box::new(kafka))),
+        "http" => parse_part::<HttpSinkConfig>(fields, prefix, problems)
+            .map(|http| SinkConfig::Http(Box::new(http))),
+        "syslog" => parse_part::<super::SyslogSinkConfig>(fields, prefix, problems)
+            .map(|syslog| SinkConfig::Syslog(Box::new(syslog))),
         other => {
             problems.push(format!(
                 "{prefix}.type: unknown sink type {other:?}; expected one of {}",
@@ -319,6 +328,8 @@ fn validate(
         }
         match sink {
             SinkConfig::Kafka(kafka) => validate_kafka(kafka, &at, problems),
+            SinkConfig::Http(http) => http::validate(http, &at, problems),
+            SinkConfig::Syslog(syslog) => syslog::validate(syslog, &at, problems),
             SinkConfig::File(file) if file.path.as_os_str().is_empty() => {
                 problems.push(format!(
                     "{at}.path: must not be empty; use \"-\" for stdout"
@@ -613,7 +624,19 @@ mod tests {
             config.sources[0].api_base(),
             "https://app1.owndata.com/api/v1/"
         );
-        assert_eq!(config.sinks.len(), 2);
+        assert_eq!(config.sinks.len(), 4);
+        assert!(
+            config
+                .sinks
+                .iter()
+                .any(|s| matches!(s, SinkConfig::Http(_)))
+        );
+        assert!(
+            config
+                .sinks
+                .iter()
+                .any(|s| matches!(s, SinkConfig::Syslog(_)))
+        );
     }
 
     #[test]

@@ -8,11 +8,18 @@ use serde::Deserialize;
 
 use crate::secret::SecretSource;
 
+mod http;
+mod syslog;
+pub use http::*;
+pub use syslog::*;
+
 /// One configured sink. The `type` field picks the variant.
 #[derive(Debug, Clone)]
 pub enum SinkConfig {
     File(FileSinkConfig),
     Kafka(Box<KafkaSinkConfig>),
+    Http(Box<HttpSinkConfig>),
+    Syslog(Box<SyslogSinkConfig>),
 }
 
 impl SinkConfig {
@@ -21,11 +28,13 @@ impl SinkConfig {
         match self {
             SinkConfig::File(c) => &c.name,
             SinkConfig::Kafka(c) => &c.name,
+            SinkConfig::Http(c) => &c.name,
+            SinkConfig::Syslog(c) => &c.name,
         }
     }
 
     /// The sink types, for error messages.
-    pub const TYPES: &'static [&'static str] = &["file", "kafka"];
+    pub const TYPES: &'static [&'static str] = &["file", "kafka", "http", "syslog"];
 }
 
 /// Writes NDJSON to a file or to stdout.

@@ -8,9 +8,11 @@
 
 pub mod dead_letter;
 pub mod file;
+pub mod http;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod monitor;
+pub mod syslog;
 pub mod util;
 
 use std::sync::Arc;
@@ -112,5 +114,7 @@ pub async fn build(config: &SinkConfig, health: &Health) -> Result<Arc<dyn Sink>
             name: c.name.clone(),
             reason: "this build has no Kafka support; build with the \"kafka\" feature".into(),
         }),
+        SinkConfig::Http(c) => Ok(Arc::new(http::HttpSink::new(c, status)?)),
+        SinkConfig::Syslog(c) => Ok(Arc::new(syslog::SyslogSink::new(c, status)?)),
     }
 }

@@ -38,6 +38,11 @@ impl Status {
             .sink(&self.name, false, format!("{reason}: {detail}"));
     }
 
+    /// Marks the sink not ready without counting an error.
+    pub fn unready(&self, detail: &str) {
+        self.health.sink(&self.name, false, detail);
+    }
+
     /// Marks the sink ready after a success, if it was not.
     pub fn ok(&self) {
         self.health.sink_ok(&self.name);

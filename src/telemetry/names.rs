@@ -26,6 +26,24 @@ pub const SINK_SEND_DURATION: &str = "own_audit_sink_send_duration_seconds";
 pub const SINK_QUEUE_DEPTH: &str = "own_audit_sink_queue_depth";
 /// Gauge, 1 while the sink's last health check or send succeeded; label `sink`.
 pub const SINK_UP: &str = "own_audit_sink_up";
+/// Counter of connections a sink opened again after losing one; label `sink`.
+pub const SINK_RECONNECTS: &str = "own_audit_sink_reconnects_total";
+/// Counter of messages shortened to a sink's size limit, with a marker; label `sink`.
+pub const SINK_TRUNCATED: &str = "own_audit_sink_messages_truncated_total";
+/// Counter of messages sent again after a reconnect, which receivers may see twice;
+/// label `sink`.
+pub const SINK_RESENT: &str = "own_audit_sink_messages_resent_total";
+
+/// Counter of HTTP sink requests; labels `sink`, `status` (`2xx`, `3xx`, `4xx`, `5xx`,
+/// `other`, `timeout`, `connect`, `network`).
+pub const HTTP_SINK_REQUESTS: &str = "own_audit_http_sink_requests_total";
+/// Counter of HTTP sink request body bytes as sent (compressed), every attempt; label
+/// `sink`.
+pub const HTTP_SINK_REQUEST_BYTES: &str = "own_audit_http_sink_request_bytes_total";
+/// Counter of HTTP sink retries; labels `sink`, `reason`.
+pub const HTTP_SINK_RETRIES: &str = "own_audit_http_sink_retries_total";
+/// Histogram of the time of one HTTP sink request, to the end of the answer; label `sink`.
+pub const HTTP_SINK_REQUEST_DURATION: &str = "own_audit_http_sink_request_duration_seconds";
 
 /// Counter of events API requests; labels `source`, `status` (`2xx`, `401`, `403`, `429`,
 /// `4xx`, `5xx`, `malformed`, `network`).
@@ -110,9 +128,27 @@ pub fn describe() {
         "Time for a sink to accept a batch."
     );
     describe_gauge!(SINK_UP, "1 while the sink is reachable.");
+    describe_counter!(
+        SINK_RECONNECTS,
+        "Connections a sink opened again after losing one."
+    );
+    describe_counter!(SINK_TRUNCATED, "Messages shortened to a sink's size limit.");
+    describe_counter!(SINK_RESENT, "Messages sent again after a reconnect.");
     describe_gauge!(
         SINK_QUEUE_DEPTH,
         "Messages in flight in a sink's client library."
+    );
+    describe_counter!(HTTP_SINK_REQUESTS, "HTTP sink requests by status class.");
+    describe_counter!(
+        HTTP_SINK_REQUEST_BYTES,
+        Unit::Bytes,
+        "HTTP sink request body bytes sent, every attempt."
+    );
+    describe_counter!(HTTP_SINK_RETRIES, "HTTP sink requests retried, by reason.");
+    describe_histogram!(
+        HTTP_SINK_REQUEST_DURATION,
+        Unit::Seconds,
+        "Time of one HTTP sink request."
     );
     describe_counter!(API_REQUESTS, "Requests to the Own events API by status.");
     describe_histogram!(

@@ -4,8 +4,10 @@
 mod auth;
 mod faults;
 mod harness;
+mod http;
 #[cfg(feature = "kafka")]
 mod kafka;
 mod lifecycle;
 mod normalize;
 mod pipeline;
+mod syslog;

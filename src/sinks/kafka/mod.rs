@@ -11,6 +11,7 @@
 mod errors;
 mod settings;
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -30,6 +31,10 @@ pub use settings::topic_for;
 /// How long a metadata request may take.
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a client-level error (authentication, TLS, brokers down) is taken as the
+/// cause of the delivery failures that follow it.
+const CAUSE_TTL: Duration = Duration::from_secs(60);
+
 /// Produces events to a Kafka topic.
 pub struct KafkaSink {
     name: String,
@@ -38,6 +43,33 @@ pub struct KafkaSink {
     producer: FutureProducer<Context>,
     status: util::Status,
     max_backoff: Duration,
+    cause: Cause,
+}
+
+/// The last client-level error librdkafka reported, shared with the client context. A
+/// refused login shows up in deliveries only as timeouts; this names the real cause.
+#[derive(Clone, Default)]
+struct Cause(Arc<Mutex<Option<Seen>>>);
+
+/// A client-level error: its label, librdkafka's words, and when it came.
+type Seen = (&'static str, String, Instant);
+
+impl Cause {
+    fn set(&self, label: &'static str, reason: &str) {
+        let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        *slot = Some((label, reason.to_owned(), Instant::now()));
+    }
+
+    /// The recent client-level error, if there is one.
+    fn recent(&self) -> Option<(&'static str, String)> {
+        let slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let (label, reason, at) = slot.as_ref()?;
+        (at.elapsed() < CAUSE_TTL).then(|| (*label, reason.clone()))
+    }
+
+    fn clear(&self) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
 }
 
 /// Receives librdkafka's client-level errors (broker down, authentication failed) and
@@ -45,6 +77,7 @@ pub struct KafkaSink {
 struct Context {
     status: util::Status,
     sink: String,
+    cause: Cause,
 }
 
 impl ClientContext for Context {
@@ -56,7 +89,18 @@ impl ClientContext for Context {
         } else {
             tracing::warn!(sink = %self.sink, error = %error, reason, kind, "kafka client error: {hint}");
         }
-        self.status.failed(kind, reason);
+        // A refused login also drops the connection, which librdkafka reports next as
+        // "brokers down"; keep the login failure as the reason shown.
+        match self.cause.recent() {
+            Some((cause, earlier)) if kind == "broker_down" && errors::needs_operator(cause) => {
+                util::record_error(&self.sink, kind);
+                self.status.unready(&format!("{cause}: {earlier}"));
+            }
+            _ => {
+                self.cause.set(kind, reason);
+                self.status.failed(kind, reason);
+            }
+        }
     }
 
     fn log(&self, level: rdkafka::config::RDKafkaLogLevel, facility: &str, message: &str) {
@@ -77,9 +121,11 @@ impl KafkaSink {
             reason,
         };
         let client = settings::client_config(config).map_err(|e| invalid(e.to_string()))?;
+        let cause = Cause::default();
         let context = Context {
             status: status.clone(),
             sink: config.name.clone(),
+            cause: cause.clone(),
         };
         let producer = client
             .create_with_context(context)
@@ -91,6 +137,7 @@ impl KafkaSink {
             producer,
             status,
             max_backoff: config.max_backoff,
+            cause,
         })
     }
 
@@ -125,6 +172,7 @@ impl KafkaSink {
             async move { (i, send.await) }
         });
         let mut retry = Vec::new();
+        let mut failure = None;
         for (i, result) in join_all(deliveries).await {
             let Err((error, _)) = result else { continue };
             let kind = errors::label(&error);
@@ -135,11 +183,26 @@ impl KafkaSink {
                     detail: error.to_string(),
                 });
             } else {
-                self.status.failed(kind, &error.to_string());
+                failure.get_or_insert((kind, error.to_string()));
                 retry.push(i);
             }
         }
+        if let Some((kind, detail)) = failure {
+            self.report_failure(kind, &detail);
+        }
         retry
+    }
+
+    /// Counts one failed attempt and marks the sink not ready, naming a recent
+    /// client-level error as the cause when there is one.
+    fn report_failure(&self, kind: &'static str, detail: &str) {
+        match self.cause.recent() {
+            Some((cause, reason)) if kind == "timeout" => {
+                util::record_error(&self.name, kind);
+                self.status.unready(&format!("{cause}: {reason}"));
+            }
+            _ => self.status.failed(kind, detail),
+        }
     }
 }
 
@@ -206,7 +269,14 @@ impl Sink for KafkaSink {
             }
         });
         let result = probe.await.map_err(|e| HealthError(e.to_string()))?;
+        let cause = self.cause.recent();
         result.map_err(|reason| {
+            let reason = match cause {
+                Some((cause, detail)) if errors::needs_operator(cause) => {
+                    format!("{cause}: {detail}")
+                }
+                _ => reason,
+            };
             tracing::debug!(sink = %name, reason, "kafka health check failed");
             HealthError(reason)
         })
@@ -242,6 +312,7 @@ impl Sink for KafkaSink {
                 () = tokio::time::sleep(delay) => {}
             }
         }
+        self.cause.clear();
         self.status.ok();
         metrics::histogram!(names::SINK_SEND_DURATION, "sink" => self.name.clone())
             .record(started.elapsed().as_secs_f64());
