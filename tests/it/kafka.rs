@@ -77,7 +77,26 @@ impl Broker {
             authentication: false,
         };
         broker.spawn();
+        broker.index_headers();
         broker
+    }
+
+    /// Tansu 0.6.0 lacks an index on `header`, so a fetch scans all headers once per
+    /// record and reading 10,000 messages with headers takes minutes. Retried until
+    /// Tansu has created its tables.
+    fn index_headers(&self) {
+        let sql =
+            "create index if not exists header_topition_offset on header (topition, offset_id);";
+        wait_for("an index on Tansu's header table", || {
+            let status = Command::new("sqlite3")
+                .args(["-cmd", ".timeout 10000", "tansu.db", sql])
+                .current_dir(self.dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .expect("run sqlite3 (scripts/install-test-deps.sh installs it)");
+            status.success().then_some(())
+        });
     }
 
     pub fn addr(&self) -> String {
@@ -193,6 +212,16 @@ impl Broker {
                 }
                 None => {}
             }
+        }
+        if received.len() < expected {
+            let marks = consumer.fetch_watermarks(topic, 0, Duration::from_secs(10));
+            let log =
+                std::fs::read_to_string(self.dir.path().join("broker.log")).unwrap_or_default();
+            let tail: String = log.lines().rev().take(20).collect::<Vec<_>>().join("\n");
+            eprintln!(
+                "read {} of {expected} from {topic}; watermarks {marks:?}; broker log, newest first:\n{tail}",
+                received.len()
+            );
         }
         received
     }
