@@ -532,7 +532,8 @@ fn check_url(url: &str, at: &str, problems: &mut Vec<String>) {
             "{at}: scheme {:?} is not supported; use https:// (or http:// for local tests)",
             parsed.scheme()
         )),
-        Err(e) => problems.push(format!("{at}: {url:?} is not a valid URL ({e})")),
+        // The text is not echoed: a URL can carry a password.
+        Err(e) => problems.push(format!("{at}: not a valid URL ({e})")),
     }
 }
 
@@ -568,12 +569,37 @@ fn is_host_label(label: &str) -> bool {
 
 /// Adds how to write a value to serde's terser messages.
 fn with_hint(message: &str) -> String {
-    if message.contains("expected a duration") {
+    let message = &hide_string_value(message);
+    if message.contains("expected struct HttpSecretHeader") {
+        message.replace(
+            "expected struct HttpSecretHeader",
+            "expected a table such as { file = \"/path\" } or { env = \"VARIABLE\" }; a \
+             secret is never written in the file itself",
+        )
+    } else if message.contains("expected a duration") {
         format!("{message}; write durations like \"30s\", \"5m\" or \"1h 30m\"")
     } else if message.contains("expected usize") || message.contains("expected u64") {
         format!("{message}; expected a whole number")
     } else {
         message.to_owned()
+    }
+}
+
+/// Leaves out the text of a string given where something else was expected: it may be
+/// a secret pasted into the wrong field.
+fn hide_string_value(message: &str) -> String {
+    const AT: &str = "invalid type: string \"";
+    let Some(start) = message.find(AT) else {
+        return message.to_owned();
+    };
+    let after = &message[start + AT.len()..];
+    match after.rfind("\", expected") {
+        Some(end) => format!(
+            "{}invalid type: a string{}",
+            &message[..start],
+            &after[end + 1..]
+        ),
+        None => message.to_owned(),
     }
 }
 
@@ -755,6 +781,21 @@ mod tests {
             problems(&twice)
                 .iter()
                 .any(|p| p.contains("\"f\" is used twice"))
+        );
+    }
+
+    #[test]
+    fn a_secret_pasted_into_the_wrong_field_is_never_echoed() {
+        let toml = MINIMAL.to_owned()
+            + "[[sinks]]\ntype = \"http\"\nname = \"h\"\nurl = \"http://u:pw-LEAK-1@[::1/x\"\n\
+               [sinks.secret_headers]\n\"X-Api-Key\" = \"hdr-LEAK-2\"\n";
+        let found = problems(&toml);
+        let all = found.join("\n");
+        assert!(!all.contains("LEAK"), "{all}");
+        assert!(all.contains("sinks[1].url: not a valid URL"), "{all}");
+        assert!(
+            all.contains("sinks[1].secret_headers.X-Api-Key: invalid type: a string"),
+            "{all}"
         );
     }
 }

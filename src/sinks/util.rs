@@ -7,6 +7,7 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use crate::telemetry::Health;
 
 /// An endless series of retry delays: exponential from `min` to `max`, with jitter.
+/// `max` is a true cap: the jitter backon adds on top of a delay never takes it past.
 pub fn backoff(min: Duration, max: Duration) -> impl Iterator<Item = Duration> + Send {
     ExponentialBuilder::default()
         .with_min_delay(min)
@@ -14,6 +15,7 @@ pub fn backoff(min: Duration, max: Duration) -> impl Iterator<Item = Duration> +
         .with_jitter()
         .without_max_times()
         .build()
+        .map(move |delay| delay.min(max))
 }
 
 /// A sink's view of its own readiness and error metrics.
@@ -131,7 +133,7 @@ mod tests {
             .collect();
         assert_eq!(delays.len(), 50);
         assert!(
-            delays.iter().all(|d| *d <= Duration::from_secs(4)),
+            delays.iter().all(|d| *d <= Duration::from_secs(2)),
             "{delays:?}"
         );
         assert!(delays[10] >= Duration::from_secs(2), "{delays:?}");

@@ -170,7 +170,7 @@ impl<E: Endpoint> Retrying<E> {
                     detail,
                     splittable,
                 } => {
-                    // 401, 403, 404 and the like: the configuration, not the events.
+                    // 409, 422 and the like on a whole request: nothing to split.
                     if !splittable {
                         self.mark_failing(reason, &detail);
                     }
@@ -198,8 +198,13 @@ impl<E: Endpoint> Retrying<E> {
             }
             metrics::counter!(names::HTTP_SINK_RETRIES, "sink" => self.sink.clone(), "reason" => reason)
                 .increment(1);
-            tracing::warn!(sink = %self.sink, events = pieces.len(), reason, error = %detail,
-                retry_in = ?delay, "the HTTP endpoint did not take the request; retrying");
+            if let Some(hint) = operator_hint(reason) {
+                tracing::error!(sink = %self.sink, events = pieces.len(), reason, error = %detail,
+                    retry_in = ?delay, "the HTTP endpoint did not take the request: {hint}");
+            } else {
+                tracing::warn!(sink = %self.sink, events = pieces.len(), reason, error = %detail,
+                    retry_in = ?delay, "the HTTP endpoint did not take the request; retrying");
+            }
             tokio::select! {
                 () = stops.all_fired() => return Err(Aborted),
                 () = tokio::time::sleep(delay) => {}
@@ -224,6 +229,20 @@ impl<E: Endpoint> Retrying<E> {
             ),
             splittable: false,
         }
+    }
+}
+
+/// What the operator must do about a failure that waiting alone does not fix.
+fn operator_hint(reason: &str) -> Option<&'static str> {
+    match reason {
+        "unauthorized" => Some(
+            "it refuses the credentials; fix [sinks.auth] or the secret it reads, then \
+             restart; the events wait and are retried",
+        ),
+        "not_found" => {
+            Some("it does not know the URL; fix url, then restart; the events wait and are retried")
+        }
+        _ => None,
     }
 }
 

@@ -37,6 +37,8 @@ const ERROR_REASONS: &[&str] = &[
     "status_429",
     "status_5xx",
     "unexpected_status",
+    "unauthorized",
+    "not_found",
     "refused",
     "health_check",
 ];

@@ -125,7 +125,11 @@ pub fn classify(status: StatusCode, detail: String, retry_after: Option<Duration
         300..=399 => transient("redirect"),
         400 => refused("bad_request", true),
         413 => refused("too_large", true),
-        401..=499 => refused("refused", false),
+        // The endpoint refuses our credentials or does not know the URL: the operator
+        // must fix the configuration, and the events wait rather than being set aside.
+        401 | 403 | 407 => transient("unauthorized"),
+        404 => transient("not_found"),
+        402..=499 => refused("refused", false),
         _ => transient("unexpected_status"),
     }
 }
@@ -279,8 +283,12 @@ mod tests {
             (302, ("redirect", true)),
             (400, ("bad_request", false)),
             (413, ("too_large", false)),
-            (401, ("refused", false)),
-            (404, ("refused", false)),
+            (401, ("unauthorized", true)),
+            (403, ("unauthorized", true)),
+            (407, ("unauthorized", true)),
+            (404, ("not_found", true)),
+            (409, ("refused", false)),
+            (422, ("refused", false)),
         ] {
             assert_eq!(reason(code), expected, "{code}");
         }
@@ -289,7 +297,7 @@ mod tests {
             Outcome::Refused { splittable, .. } => splittable,
             _ => false,
         };
-        assert!(split(400) && split(413) && !split(403));
+        assert!(split(400) && split(413) && !split(422));
     }
 
     #[test]

@@ -143,7 +143,7 @@ async fn a_refusal_names_the_status_and_never_echoes_the_token() {
         .answers
         .lock()
         .unwrap()
-        .push_back((403, "bad token tok-secret-1", Duration::ZERO));
+        .push_back((422, "bad token tok-secret-1", Duration::ZERO));
     let url = serve(&server).await;
     let (sink, health) = build(&config(&format!(
         "url = \"{url}/in\"\n[sinks.auth]\nstrategy = \"splunk\"\ntoken_file = \"{token}\"\n"
@@ -151,7 +151,7 @@ async fn a_refusal_names_the_status_and_never_echoes_the_token() {
     let rejected = send(&sink, &CancellationToken::new(), 2).await.unwrap();
     assert_eq!(rejected.len(), 2);
     assert_eq!(rejected[0].reason, "refused");
-    assert!(rejected[0].detail.contains("403"), "{}", rejected[0].detail);
+    assert!(rejected[0].detail.contains("422"), "{}", rejected[0].detail);
     assert!(
         !rejected[0].detail.contains("tok-secret-1"),
         "{}",
@@ -160,6 +160,26 @@ async fn a_refusal_names_the_status_and_never_echoes_the_token() {
     let report = health.report();
     assert!(!report.sinks["h"].ready);
     assert!(!report.sinks["h"].detail.contains("tok-secret-1"));
+}
+
+#[tokio::test]
+async fn refused_credentials_hold_the_events_until_the_endpoint_takes_them() {
+    let server = Arc::new(Server::default());
+    for status in [401, 403, 404] {
+        server
+            .answers
+            .lock()
+            .unwrap()
+            .push_back((status, "no", Duration::ZERO));
+    }
+    let url = serve(&server).await;
+    let (sink, _health) = build(&config(&format!("url = \"{url}/in\"\n")));
+    let rejected = send(&sink, &CancellationToken::new(), 3).await.unwrap();
+    assert!(rejected.is_empty(), "{rejected:?}");
+    assert!(
+        server.answers.lock().unwrap().is_empty(),
+        "not every refusal was retried"
+    );
 }
 
 #[tokio::test]
