@@ -164,6 +164,13 @@ fn init_metrics(sink: &str) {
             .increment(0);
     }
     metrics::counter!(names::HTTP_SINK_REQUEST_BYTES, "sink" => sink.to_owned()).increment(0);
+    let retried = ERROR_REASONS
+        .iter()
+        .filter(|r| !matches!(**r, "refused" | "health_check"));
+    for reason in retried {
+        metrics::counter!(names::HTTP_SINK_RETRIES, "sink" => sink.to_owned(), "reason" => *reason)
+            .increment(0);
+    }
 }
 
 /// Probes the health URL every `every`, for `/readyz`.
