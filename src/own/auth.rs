@@ -362,8 +362,8 @@ impl Refresher {
         let text = refresh_token.scrub(&String::from_utf8_lossy(&body));
         match serde_json::from_str::<OAuthError>(&text) {
             Ok(oauth) if status.is_client_error() && status.as_u16() != 429 => {
-                let said = super::excerpt_str(oauth.error_description.as_deref().unwrap_or(""));
-                let error = super::excerpt_str(&oauth.error);
+                let said = super::excerpt(oauth.error_description.as_deref().unwrap_or(""));
+                let error = super::excerpt(&oauth.error);
                 Err(GrantError::Rejected(self.operator_action(&error, &said)))
             }
             _ if status.as_u16() == 404 => Err(GrantError::Rejected(format!(
@@ -373,7 +373,7 @@ impl Refresher {
             ))),
             _ => Err(GrantError::Transient(format!(
                 "the token endpoint answered {status}: {}",
-                super::excerpt_str(&text)
+                super::excerpt(&text)
             ))),
         }
     }

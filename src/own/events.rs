@@ -249,10 +249,10 @@ fn split_leniently(body: &[u8]) -> Option<Page> {
 fn error_message(body: &[u8], token: &Secret) -> String {
     let text = token.scrub(&String::from_utf8_lossy(body));
     let parsed: Option<Value> = serde_json::from_str(&text).ok();
-    let field = |name| parsed.as_ref()?.get(name)?.as_str().map(super::excerpt_str);
+    let field = |name| parsed.as_ref()?.get(name)?.as_str().map(super::excerpt);
     let message = field("message").or_else(|| field("error"));
     // Scrubbed again: unescaping the JSON may have revealed the token.
-    token.scrub(&message.unwrap_or_else(|| super::excerpt_str(&text)))
+    token.scrub(&message.unwrap_or_else(|| super::excerpt(&text)))
 }
 
 /// `Retry-After` as delay seconds or as an HTTP date.

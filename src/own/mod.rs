@@ -59,24 +59,8 @@ pub(crate) fn redirect_target(response: &reqwest::Response) -> String {
     let location = response.headers().get(reqwest::header::LOCATION);
     location
         .and_then(|l| l.to_str().ok())
-        .map(excerpt_str)
+        .map(excerpt)
         .unwrap_or_else(|| "nowhere".into())
 }
 
-/// A short, single-line excerpt of a response body for error messages.
-pub(crate) fn excerpt(body: &[u8]) -> String {
-    excerpt_str(&String::from_utf8_lossy(body))
-}
-
-/// A short, single-line excerpt of a text for error messages.
-pub(crate) fn excerpt_str(text: &str) -> String {
-    let mut line: String = text
-        .chars()
-        .take(200)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if text.chars().count() > 200 {
-        line.push('…');
-    }
-    line
-}
+pub(crate) use crate::sinks::util::excerpt;

@@ -79,6 +79,20 @@ pub fn repair_tail(file: &std::fs::File) -> std::io::Result<u64> {
     Ok(len)
 }
 
+/// A short, single-line excerpt of a body or text, for error messages.
+pub fn excerpt(body: impl AsRef<[u8]>) -> String {
+    let text = String::from_utf8_lossy(body.as_ref());
+    let mut line: String = text
+        .chars()
+        .take(200)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if text.chars().count() > 200 {
+        line.push('…');
+    }
+    line
+}
+
 /// Counts a sink's accepted events and bytes.
 pub fn record_sent(sink: &str, source: &str, events: usize, bytes: usize) {
     use crate::telemetry::names;

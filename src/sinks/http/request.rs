@@ -14,6 +14,7 @@ use super::sign::{self, Signer};
 use crate::config::HttpEncoding;
 use crate::secret::Secret;
 use crate::sinks::HealthError;
+use crate::sinks::util::excerpt;
 use crate::telemetry::names;
 
 /// The most of a response body read, for messages and to reuse the connection.
@@ -213,20 +214,6 @@ async fn read_answer(mut response: reqwest::Response) -> Vec<u8> {
         }
     }
     body
-}
-
-/// A short, single-line excerpt of a body.
-fn excerpt(body: impl AsRef<[u8]>) -> String {
-    let text = String::from_utf8_lossy(body.as_ref());
-    let mut line: String = text
-        .chars()
-        .take(200)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if text.chars().count() > 200 {
-        line.push('…');
-    }
-    line
 }
 
 /// Probes the health URL with `GET`: any 2xx is healthy.
