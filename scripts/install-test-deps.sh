@@ -13,6 +13,11 @@ deb_installed rsyslog || need_apt+=(rsyslog)
 deb_installed rsyslog-gnutls || need_apt+=(rsyslog-gnutls)
 # sqlite3 adds an index that Tansu's SQLite storage lacks, so that reads stay fast.
 command -v sqlite3 >/dev/null || need_apt+=(sqlite3)
+# Python and Node run the independent parsers that check the SIEM formats.
+command -v python3 >/dev/null || need_apt+=(python3)
+python3 -c 'import ensurepip, venv' 2>/dev/null || need_apt+=(python3-venv)
+command -v node >/dev/null || need_apt+=(nodejs)
+command -v npm >/dev/null || need_apt+=(npm)
 
 if ((${#need_apt[@]})); then
   sudo_cmd=""
@@ -29,6 +34,8 @@ if ! { command -v tansu >/dev/null || [ -x "$HOME/.cargo/bin/tansu" ]; } ||
   echo "building tansu $TANSU_VERSION (once; it takes 20 minutes or more)"
   cargo install tansu --locked --version "$TANSU_VERSION" --features dynostore,libsql
 fi
+
+"$(dirname "$0")/install-format-tools.sh"
 
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt

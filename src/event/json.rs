@@ -164,6 +164,11 @@ mod tests {
     }
 
     #[test]
+    fn golden_files() {
+        crate::event::fixtures::check_golden(crate::event::Format::Json, "json");
+    }
+
+    #[test]
     fn a_field_named_like_the_envelope_is_kept_apart() {
         let out = encode(json!({"event_id": 1, "own_audit": "theirs", "own_audit_original": 2}));
         assert_eq!(out["own_audit"]["own_field"], "theirs");

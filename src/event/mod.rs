@@ -5,8 +5,16 @@
 //! from ([`Origin`]). Encoders turn an event into the bytes of one output format; they
 //! never fail on odd content.
 
+mod cef;
+mod ecs;
 mod fields;
+#[cfg(test)]
+pub(crate) mod fixtures;
 mod json;
+mod known;
+mod leef;
+pub mod mapping;
+mod ocsf;
 mod time;
 
 use std::sync::Arc;
@@ -14,9 +22,59 @@ use std::sync::Arc;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+pub use cef::encode_cef;
+pub use ecs::encode_ecs;
 pub use fields::{Fields, write_raw_compact};
 pub use json::encode_json;
+pub use known::{Known, raw_as_text};
+pub use leef::encode_leef;
+pub use ocsf::encode_ocsf;
 pub use time::{format_rfc3339, parse_created_at};
+
+/// An output format: how an event becomes the bytes a sink sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// The canonical event as one JSON object.
+    Json,
+    /// Elastic Common Schema 8.x, one JSON object.
+    Ecs,
+    /// Open Cybersecurity Schema Framework 1.x, one JSON object.
+    Ocsf,
+    /// ArcSight Common Event Format, one `CEF:0|...` line.
+    Cef,
+    /// IBM QRadar Log Event Extended Format 2.0, one `LEEF:2.0|...` line whose
+    /// attributes are separated by `delimiter`.
+    Leef { delimiter: char },
+}
+
+impl Format {
+    /// Appends one event, without a line break, to `out`.
+    pub fn encode(self, event: &Event, out: &mut Vec<u8>) {
+        match self {
+            Format::Json => encode_json(event, out),
+            Format::Ecs => encode_ecs(event, out),
+            Format::Ocsf => encode_ocsf(event, out),
+            Format::Cef => encode_cef(event, out),
+            Format::Leef { delimiter } => encode_leef(event, delimiter, out),
+        }
+    }
+
+    /// Whether an encoded event is a JSON value (else it is one line of text).
+    pub fn is_json(self) -> bool {
+        matches!(self, Format::Json | Format::Ecs | Format::Ocsf)
+    }
+
+    /// The format's configuration name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Ecs => "ecs",
+            Format::Ocsf => "ocsf",
+            Format::Cef => "cef",
+            Format::Leef { .. } => "leef",
+        }
+    }
+}
 
 /// Where an event came from and who forwarded it; shared by every event of a source.
 #[derive(Debug, Clone, PartialEq, Eq)]

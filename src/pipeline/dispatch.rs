@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Batch, Progress, Shared};
 use crate::checkpoint::{Checkpoint, CheckpointStore};
-use crate::event::{Event, encode_json, format_rfc3339};
+use crate::event::{Event, format_rfc3339};
 use crate::sinks::dead_letter::DeadEvent;
 use crate::sinks::{Aborted, Format, Record, Rejected};
 use crate::telemetry::names;
@@ -153,9 +153,7 @@ fn encode_all(format: Format, events: &[Event]) -> Encoded {
     let mut ranges = Vec::with_capacity(events.len());
     for event in events {
         let start = bytes.len();
-        match format {
-            Format::Json => encode_json(event, &mut bytes),
-        }
+        format.encode(event, &mut bytes);
         ranges.push(start..bytes.len());
     }
     Encoded { bytes, ranges }

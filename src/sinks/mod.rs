@@ -26,12 +26,7 @@ use crate::telemetry::Health;
 
 pub use dead_letter::DeadLetterStore;
 
-/// An output format a sink asks the dispatcher to encode to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Format {
-    /// The canonical event as one JSON object.
-    Json,
-}
+pub use crate::event::Format;
 
 /// One event and its encoded bytes.
 #[derive(Debug)]
