@@ -41,6 +41,21 @@ pub async fn run(config: &Config) -> anyhow::Result<ExitCode> {
         }
     }
     drop(lock);
+    let redaction = &config.redaction;
+    if !redaction.drop.is_empty() || !redaction.hash.is_empty() {
+        println!("redaction");
+        match crate::daemon::build_redactor(redaction) {
+            Ok(_) => report.ok(
+                "fields",
+                format!(
+                    "{} dropped, {} hashed",
+                    redaction.drop.len(),
+                    redaction.hash.len()
+                ),
+            ),
+            Err(error) => report.fail("hash key", error),
+        }
+    }
     let health = Health::default();
     for sink_config in &config.sinks {
         println!("sink {}", sink_config.name());

@@ -99,17 +99,65 @@ fn plural(n: usize) -> &'static str {
 }
 
 async fn run(path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    use crate::daemon::systemd;
+    use tokio::signal::unix::{SignalKind, signal};
+
     let config = load(path)?;
     logging::init(config.telemetry.log_format, &config.telemetry.log_level);
+    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
+    let mut hup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
     let stop = CancellationToken::new();
-    let running = crate::daemon::start(&config, stop.clone()).await?;
-    wait_for_stop_signal().await?;
-    tracing::info!(grace = ?config.pipeline.shutdown_grace, "stopping: delivering what was fetched");
-    running.shutdown(config.pipeline.shutdown_grace).await;
+    let mut running = crate::daemon::start(&config, stop.clone()).await?;
+    systemd::ready("forwarding");
+    systemd::spawn_watchdog(stop.clone());
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => {
+                systemd::reloading();
+                reload(path, &mut running).await;
+                systemd::ready("forwarding");
+            }
+        }
+    }
+    systemd::stopping();
+    let grace = running.config().pipeline.shutdown_grace;
+    tracing::info!(grace = ?grace, "stopping: delivering what was fetched");
+    running.shutdown(grace).await;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Waits for SIGTERM or SIGINT. SIGHUP is logged and otherwise ignored.
+/// Reads the configuration file again and applies it; logs why when it cannot.
+async fn reload(path: &std::path::Path, running: &mut crate::daemon::Running) {
+    tracing::info!(path = %path.display(), "SIGHUP: reloading the configuration");
+    let next = match config::load(path) {
+        Ok(next) => next,
+        Err(error) => {
+            tracing::error!("the new configuration is refused; the running one stays. {error}");
+            return;
+        }
+    };
+    for warning in &next.warnings {
+        tracing::warn!("configuration: {warning}");
+    }
+    match running.reload(next).await {
+        Ok(changes) => tracing::info!(
+            sources_added = ?changes.sources_added,
+            sources_removed = ?changes.sources_removed,
+            sources_restarted = ?changes.sources_restarted,
+            sinks_added = ?changes.sinks_added,
+            sinks_removed = ?changes.sinks_removed,
+            sinks_rebuilt = ?changes.sinks_rebuilt,
+            "configuration reloaded"
+        ),
+        Err(error) => tracing::error!(error = %error,
+            "the new configuration is refused; the running one stays"),
+    }
+}
+
+/// Waits for SIGTERM or SIGINT, for the commands that do not reload (`demo`, `sim`).
 pub(crate) async fn wait_for_stop_signal() -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
@@ -120,8 +168,8 @@ pub(crate) async fn wait_for_stop_signal() -> anyhow::Result<()> {
             _ = term.recv() => return Ok(()),
             _ = int.recv() => return Ok(()),
             _ = hup.recv() => tracing::warn!(
-                "SIGHUP received: this version does not reload its configuration; restart the \
-                 daemon to apply changes"),
+                "SIGHUP received: this command does not reload its configuration; only `run` \
+                 does"),
         }
     }
 }

@@ -12,7 +12,10 @@ use super::model::{Config, KNOWN_REGIONS, Settings, SourceConfig};
 use super::sinks::{FileSinkConfig, HttpSinkConfig, KafkaSinkConfig, SinkConfig};
 
 mod http;
+mod output;
 mod syslog;
+
+use output::take_output;
 
 /// The prefix of environment overrides: `OWN_AUDIT__TELEMETRY__LISTEN=...`.
 pub const ENV_PREFIX: &str = "OWN_AUDIT";
@@ -112,6 +115,7 @@ fn from_tree(built: config::Config) -> Result<Config, ConfigError> {
         state_dir: None,
         pipeline: Default::default(),
         telemetry: Default::default(),
+        redaction: Default::default(),
     });
     let mut config = Config {
         state_dir: settings.state_dir.unwrap_or_default(),
@@ -119,6 +123,7 @@ fn from_tree(built: config::Config) -> Result<Config, ConfigError> {
         telemetry: settings.telemetry,
         sources,
         sinks,
+        redaction: settings.redaction,
         warnings: Vec::new(),
     };
     validate(&mut config, !state_dir_problem, listed, &mut problems);
@@ -248,8 +253,9 @@ fn parse_sink(value: Value, prefix: &str, problems: &mut Vec<String>) -> Option<
             return None;
         }
     };
+    let output = take_output(&mut fields, prefix, problems);
     let fields = Value::Object(fields);
-    match kind.as_str() {
+    let mut sink = match kind.as_str() {
         "file" => parse_part::<FileSinkConfig>(fields, prefix, problems).map(SinkConfig::File),
         "kafka" => parse_part::<KafkaSinkConfig>(fields, prefix, problems)
             .map(|kafka| SinkConfig::Kafka(Box::new(kafka))),
@@ -264,7 +270,11 @@ fn parse_sink(value: Value, prefix: &str, problems: &mut Vec<String>) -> Option<
             ));
             None
         }
+    };
+    if let (Some(sink), Some(output)) = (&mut sink, output) {
+        sink.set_output(output);
     }
+    sink
 }
 
 fn validate(
@@ -304,9 +314,11 @@ fn validate(
         problems,
     );
     check_unique(config.sinks.iter().map(|s| s.name()), "sinks", problems);
+    output::validate_redaction(&config.redaction, problems);
     for (i, source) in config.sources.iter().enumerate() {
         let at = format!("sources[{i}]");
         validate_source(source, &at, problems);
+        output::validate_source_keys(source, &at, problems);
         if let Some(region) = &source.region
             && source.base_url.is_none()
             && !KNOWN_REGIONS.contains(&region.as_str())
@@ -326,6 +338,7 @@ fn validate(
                 sink.name()
             ));
         }
+        output::validate_output(sink.output(), &at, problems);
         match sink {
             SinkConfig::Kafka(kafka) => validate_kafka(kafka, &at, problems),
             SinkConfig::Http(http) => http::validate(http, &at, problems),

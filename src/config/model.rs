@@ -28,6 +28,7 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
     pub sources: Vec<SourceConfig>,
     pub sinks: Vec<SinkConfig>,
+    pub redaction: RedactionConfig,
     /// Things that are allowed but look wrong, such as an unknown region.
     pub warnings: Vec<String>,
 }
@@ -40,6 +41,37 @@ pub(crate) struct Settings {
     pub pipeline: PipelineConfig,
     #[serde(default)]
     pub telemetry: TelemetryConfig,
+    #[serde(default)]
+    pub redaction: RedactionConfig,
+}
+
+/// Fields removed or replaced by a keyed hash in every event, before any sink, dead
+/// letter or log sees them.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RedactionConfig {
+    /// Dotted paths of fields to remove, such as `ip_address` or `parameters.user_agent`;
+    /// `*` stands for every field of an object.
+    pub drop: Vec<String>,
+    /// Dotted paths of fields replaced by the HMAC-SHA256 of their value (64 hex digits):
+    /// the same value always gives the same token under the same key.
+    pub hash: Vec<String>,
+    /// File holding the hash key, at least 16 bytes; required when `hash` is set.
+    pub hash_key_file: Option<PathBuf>,
+    /// Environment variable holding the hash key, when no file is given.
+    pub hash_key_env: Option<String>,
+}
+
+impl RedactionConfig {
+    /// Where the hash key comes from, when exactly one place is configured.
+    pub fn hash_key(&self) -> Option<crate::secret::SecretSource> {
+        use crate::secret::SecretSource;
+        match (&self.hash_key_file, &self.hash_key_env) {
+            (Some(path), None) => Some(SecretSource::File(path.clone())),
+            (None, Some(name)) => Some(SecretSource::Env(name.clone())),
+            _ => None,
+        }
+    }
 }
 
 /// How batches move between the pollers and the sinks.
@@ -148,6 +180,13 @@ pub struct SourceConfig {
     /// Access token renewal timing.
     #[serde(default)]
     pub token_refresh: TokenRefreshConfig,
+    /// Glob patterns over event keys; when not empty, only matching events are
+    /// forwarded. Others still move the checkpoint, as handled.
+    #[serde(default)]
+    pub include_keys: Vec<String>,
+    /// Glob patterns of event keys never forwarded; applied after `include_keys`.
+    #[serde(default)]
+    pub exclude_keys: Vec<String>,
 }
 
 /// When the access token is renewed.

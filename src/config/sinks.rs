@@ -9,8 +9,10 @@ use serde::Deserialize;
 use crate::secret::SecretSource;
 
 mod http;
+mod output;
 mod syslog;
 pub use http::*;
+pub use output::*;
 pub use syslog::*;
 
 /// One configured sink. The `type` field picks the variant.
@@ -33,6 +35,46 @@ impl SinkConfig {
         }
     }
 
+    /// The format and key filter, which every sink type shares.
+    pub fn output(&self) -> &OutputConfig {
+        match self {
+            SinkConfig::File(c) => &c.output,
+            SinkConfig::Kafka(c) => &c.output,
+            SinkConfig::Http(c) => &c.output,
+            SinkConfig::Syslog(c) => &c.output,
+        }
+    }
+
+    /// Whether the sink reads secret or certificate files, or secrets from the
+    /// environment, when it is built: a reload builds such a sink again so that a
+    /// rotated secret takes effect.
+    pub fn reads_secrets(&self) -> bool {
+        match self {
+            SinkConfig::File(_) => false,
+            SinkConfig::Kafka(c) => c.sasl.is_some() || c.tls.is_some(),
+            SinkConfig::Http(c) => {
+                c.auth.is_some()
+                    || !c.secret_headers.is_empty()
+                    || c.signing.is_some()
+                    || c.tls.is_some()
+            }
+            SinkConfig::Syslog(c) => c.tls.is_some(),
+        }
+    }
+
+    pub(crate) fn set_output(&mut self, output: OutputConfig) {
+        match self {
+            SinkConfig::File(c) => c.output = output,
+            SinkConfig::Kafka(c) => c.output = output,
+            SinkConfig::Http(c) => c.output = output,
+            SinkConfig::Syslog(c) => c.output = output,
+        }
+    }
+
+    /// The fields of [`OutputConfig`], which a sink's table may hold beside its own.
+    pub const OUTPUT_FIELDS: &'static [&'static str] =
+        &["format", "leef_delimiter", "include_keys", "exclude_keys"];
+
     /// The sink types, for error messages.
     pub const TYPES: &'static [&'static str] = &["file", "kafka", "http", "syslog"];
 }
@@ -47,6 +89,9 @@ pub struct FileSinkConfig {
     /// Call fsync before acknowledging each batch (durable across power loss).
     #[serde(default)]
     pub fsync: bool,
+    /// Read apart from the sink's own fields; see [`OutputConfig`].
+    #[serde(skip)]
+    pub output: OutputConfig,
 }
 
 /// Produces each event as one Kafka message.
@@ -96,6 +141,9 @@ pub struct KafkaSinkConfig {
     /// Any other librdkafka property, passed through as is; applied last.
     #[serde(default)]
     pub librdkafka_options: BTreeMap<String, String>,
+    /// Read apart from the sink's own fields; see [`OutputConfig`].
+    #[serde(skip)]
+    pub output: OutputConfig,
 }
 
 /// The message key.

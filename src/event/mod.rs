@@ -8,6 +8,7 @@
 mod cef;
 mod ecs;
 mod fields;
+mod filter;
 #[cfg(test)]
 pub(crate) mod fixtures;
 mod json;
@@ -15,6 +16,7 @@ mod known;
 mod leef;
 pub mod mapping;
 mod ocsf;
+pub mod redact;
 mod time;
 
 use std::sync::Arc;
@@ -25,10 +27,12 @@ use serde_json::value::RawValue;
 pub use cef::encode_cef;
 pub use ecs::encode_ecs;
 pub use fields::{Fields, write_raw_compact};
+pub use filter::{KeyFilter, PatternError, check_patterns};
 pub use json::encode_json;
 pub use known::{Known, raw_as_text};
 pub use leef::encode_leef;
 pub use ocsf::encode_ocsf;
+pub use redact::{RedactError, Redactor};
 pub use time::{format_rfc3339, parse_created_at};
 
 /// An output format: how an event becomes the bytes a sink sends.

@@ -150,6 +150,8 @@ impl Poller {
 
         if let Some(last) = events.last() {
             *cursor = Some(last.id);
+            metrics::gauge!(names::NEWEST_EVENT_ID, "source" => self.config.name.clone())
+                .set(last.id as f64);
         }
         self.progress.add_fetched(events.len());
         metrics::counter!(names::EVENTS_FETCHED, "source" => self.config.name.clone())
@@ -180,7 +182,9 @@ impl Poller {
         let received = jiff::Timestamp::now();
         let mut rejects = Vec::new();
         let mut events = Vec::with_capacity(page.entries.len());
+        let redactor = Arc::clone(&self.shared.redactor.borrow());
         for entry in page.entries {
+            let entry = redactor.redact(entry);
             match Event::from_api(entry, &self.origin, received) {
                 Ok(event) => events.push(event),
                 Err(bad) => rejects.push(Reject::Raw(bad.entry, bad.error.to_string())),

@@ -10,7 +10,7 @@ use super::poller::Poller;
 use super::{Progress, Shared};
 use crate::checkpoint::{CheckpointStore, FileStore};
 use crate::config::{SourceConfig, StartFrom};
-use crate::event::Origin;
+use crate::event::{KeyFilter, Origin};
 use crate::own::auth::Refresher;
 use crate::own::events::EventsClient;
 use crate::telemetry::names;
@@ -76,6 +76,8 @@ impl SourceSpec {
             store: Box::new(store),
             shared: shared.clone(),
             progress: Arc::clone(&self.progress),
+            // Validated with the configuration.
+            filter: KeyFilter::new(&config.include_keys, &config.exclude_keys).unwrap_or_default(),
         };
         let refresher_task = tokio::spawn(refresher.run(stop.clone()));
         tracing::info!(source = %config.name, base_url = %config.api_base(),
@@ -94,8 +96,10 @@ impl SourceSpec {
             Some(checkpoint) => {
                 tracing::info!(source = %name, event_id = checkpoint.last_event_id,
                     "resuming after the checkpoint");
-                metrics::gauge!(names::CHECKPOINT_EVENT_ID, "source" => name.clone())
-                    .set(checkpoint.last_event_id as f64);
+                for gauge in [names::CHECKPOINT_EVENT_ID, names::NEWEST_EVENT_ID] {
+                    metrics::gauge!(gauge, "source" => name.clone())
+                        .set(checkpoint.last_event_id as f64);
+                }
                 self.progress.add_forwarded(0, checkpoint.last_event_id);
                 Ok(Some(checkpoint.last_event_id))
             }

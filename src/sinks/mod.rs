@@ -61,9 +61,6 @@ pub trait Sink: Send + Sync {
     /// The configured, unique name.
     fn name(&self) -> &str;
 
-    /// The format this sink wants its records in.
-    fn format(&self) -> Format;
-
     /// Checks that the destination is reachable and usable, without sending events.
     async fn health(&self) -> Result<(), HealthError>;
 

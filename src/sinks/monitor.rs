@@ -64,7 +64,7 @@ mod tests {
     use async_trait::async_trait;
 
     use super::*;
-    use crate::sinks::{Aborted, Format, HealthError, Record, Rejected};
+    use crate::sinks::{Aborted, HealthError, Record, Rejected};
 
     struct Flaky {
         up: AtomicBool,
@@ -74,10 +74,6 @@ mod tests {
     impl Sink for Flaky {
         fn name(&self) -> &str {
             "flaky"
-        }
-
-        fn format(&self) -> Format {
-            Format::Json
         }
 
         async fn health(&self) -> Result<(), HealthError> {

@@ -11,6 +11,10 @@ pub const BUILD_INFO: &str = "own_audit_build_info";
 pub const EVENTS_FETCHED: &str = "own_audit_events_fetched_total";
 /// Counter of events whose batch every sink acknowledged; label `source`.
 pub const EVENTS_FORWARDED: &str = "own_audit_events_forwarded_total";
+/// Events a source's `include_keys`/`exclude_keys` kept from every sink; label `source`.
+pub const SOURCE_EVENTS_FILTERED: &str = "own_audit_source_events_filtered_total";
+/// Events a sink's `include_keys`/`exclude_keys` kept from that sink; label `sink`.
+pub const SINK_EVENTS_FILTERED: &str = "own_audit_sink_events_filtered_total";
 /// Counter of events a sink accepted; labels `sink`, `source`.
 pub const EVENTS_SENT: &str = "own_audit_events_sent_total";
 /// Counter of bytes a sink accepted; label `sink`.
@@ -57,6 +61,9 @@ pub const SOURCE_UP: &str = "own_audit_source_up";
 
 /// Gauge, the last checkpointed event id; label `source`.
 pub const CHECKPOINT_EVENT_ID: &str = "own_audit_checkpoint_event_id";
+/// Gauge, the highest event id fetched from the API; label `source`. Above the
+/// checkpoint while events wait for delivery.
+pub const NEWEST_EVENT_ID: &str = "own_audit_newest_event_id";
 /// Gauge, the Unix time of the last checkpointed event; label `source`.
 pub const CHECKPOINT_EVENT_TIME: &str = "own_audit_checkpoint_event_timestamp_seconds";
 /// Gauge, batches fetched and waiting for delivery; label `source`.
@@ -75,6 +82,7 @@ pub fn init_source(source: &str) {
     let s = || source.to_owned();
     metrics::counter!(EVENTS_FETCHED, "source" => s()).increment(0);
     metrics::counter!(EVENTS_FORWARDED, "source" => s()).increment(0);
+    metrics::counter!(SOURCE_EVENTS_FILTERED, "source" => s()).increment(0);
     for status in [
         "2xx",
         "401",
@@ -98,6 +106,7 @@ pub fn init_source(source: &str) {
 pub fn init_sink(sink: &str, errors: &[&'static str], rejections: &[&'static str]) {
     let s = || sink.to_owned();
     metrics::counter!(SINK_BYTES, "sink" => s()).increment(0);
+    metrics::counter!(SINK_EVENTS_FILTERED, "sink" => s()).increment(0);
     for reason in errors {
         metrics::counter!(SINK_ERRORS, "sink" => s(), "reason" => *reason).increment(0);
     }
@@ -116,6 +125,14 @@ pub fn describe() {
         "Events acknowledged by every sink and checkpointed."
     );
     describe_counter!(EVENTS_SENT, "Events accepted by a sink.");
+    describe_counter!(
+        SOURCE_EVENTS_FILTERED,
+        "Events the source's key filter kept from every sink; checkpointed as handled."
+    );
+    describe_counter!(
+        SINK_EVENTS_FILTERED,
+        "Events the sink's key filter kept from it."
+    );
     describe_counter!(SINK_BYTES, Unit::Bytes, "Bytes accepted by a sink.");
     describe_counter!(
         EVENTS_DEAD_LETTERED,
@@ -163,6 +180,10 @@ pub fn describe() {
     );
     describe_gauge!(SOURCE_UP, "1 while the source polls successfully.");
     describe_gauge!(CHECKPOINT_EVENT_ID, "Last checkpointed event id.");
+    describe_gauge!(
+        NEWEST_EVENT_ID,
+        "Highest event id fetched from the Own API; the checkpoint lags it while events wait."
+    );
     describe_gauge!(
         CHECKPOINT_EVENT_TIME,
         Unit::Seconds,

@@ -38,8 +38,15 @@ pub struct Sim {
 impl Sim {
     /// Starts `own-audit-forwarder sim` on a free port with these extra flags.
     pub fn start(args: &[&str]) -> Sim {
+        // No live trickle unless a test asks for one, so that the log is fixed.
+        let trickle: &[&str] = if args.contains(&"--trickle") {
+            &[]
+        } else {
+            &["--trickle", "0"]
+        };
         let mut child = Command::new(binary())
-            .args(["sim", "--listen", "127.0.0.1:0", "--trickle", "0"])
+            .args(["sim", "--listen", "127.0.0.1:0"])
+            .args(trickle)
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -304,6 +311,11 @@ path = "{out}"
 
     /// Starts the daemon with a configuration file written beforehand.
     pub fn start_with_config(&self, config: &Path) -> Daemon {
+        self.start_with_env(config, &[])
+    }
+
+    /// Starts the daemon with extra environment variables.
+    pub fn start_with_env(&self, config: &Path, env: &[(&str, &str)]) -> Daemon {
         let n = std::fs::read_dir(self.dir.path())
             .map(|d| d.count())
             .unwrap_or(0);
@@ -312,6 +324,7 @@ path = "{out}"
             .args(["run", "--config"])
             .arg(config)
             .env_remove("RUST_LOG")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("create the log file"))
             .spawn()

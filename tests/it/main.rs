@@ -3,6 +3,7 @@
 
 mod auth;
 mod faults;
+mod formats;
 mod harness;
 mod http;
 #[cfg(feature = "kafka")]
@@ -10,4 +11,5 @@ mod kafka;
 mod lifecycle;
 mod normalize;
 mod pipeline;
+mod reload;
 mod syslog;

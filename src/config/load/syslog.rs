@@ -1,7 +1,7 @@
 //! Validation of the syslog sink's configuration: one problem per bad field, naming it.
 
 use super::{HOUR, SECOND, check_duration};
-use crate::config::{SyslogFormat, SyslogSinkConfig, SyslogTlsConfig, SyslogTransport};
+use crate::config::{SyslogSinkConfig, SyslogStandard, SyslogTlsConfig, SyslogTransport};
 
 /// The largest payload of one UDP datagram over IPv4.
 const MAX_DATAGRAM: usize = 65_507;
@@ -60,9 +60,9 @@ fn check_header_fields(syslog: &SyslogSinkConfig, at: &str, problems: &mut Vec<S
     if let Some(procid) = &syslog.procid {
         check(procid, "procid", 128);
     }
-    match syslog.format {
-        SyslogFormat::Rfc5424 => check(&syslog.app_name, "app_name", 48),
-        SyslogFormat::Rfc3164 => {
+    match syslog.standard {
+        SyslogStandard::Rfc5424 => check(&syslog.app_name, "app_name", 48),
+        SyslogStandard::Rfc3164 => {
             check(&syslog.app_name, "app_name", 32);
             if syslog.app_name.contains(['[', ']', ':']) {
                 problems.push(format!(
@@ -217,11 +217,15 @@ mod tests {
     }
 
     #[test]
-    fn unknown_encoders_severities_and_tls_pairs_are_refused() {
+    fn unknown_standards_severities_and_tls_pairs_are_refused() {
         let found = problems(
-            "address = \"logs\"\nencoder = \"cef\"\nseverity = \"loud\"\nfacility = \"local9\"\n",
+            "address = \"logs\"\nstandard = \"cef\"\nseverity = \"loud\"\nfacility = \"local9\"\n",
         );
-        for expected in ["sinks[0].encoder", "sinks[0].severity", "sinks[0].facility"] {
+        for expected in [
+            "sinks[0].standard",
+            "sinks[0].severity",
+            "sinks[0].facility",
+        ] {
             assert!(
                 found.contains(expected),
                 "missing {expected:?} in:\n{found}"
@@ -240,7 +244,7 @@ mod tests {
 
     #[test]
     fn rfc3164_tags_are_checked() {
-        let found = problems("address = \"logs\"\nformat = \"rfc3164\"\napp_name = \"a:b\"\n");
+        let found = problems("address = \"logs\"\nstandard = \"rfc3164\"\napp_name = \"a:b\"\n");
         assert!(found.contains("sinks[0].app_name"), "{found}");
     }
 }

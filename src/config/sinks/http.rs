@@ -71,6 +71,9 @@ pub struct HttpSinkConfig {
     /// How often `health_url` is probed.
     #[serde(default = "default_http_health_interval", with = "humantime_serde")]
     pub health_interval: Duration,
+    /// Read apart from the sink's own fields; see [`super::OutputConfig`].
+    #[serde(skip)]
+    pub output: super::OutputConfig,
 }
 
 /// The request method.

@@ -21,13 +21,9 @@ pub struct SyslogSinkConfig {
     #[serde(default)]
     pub framing: Option<SyslogFraming>,
     /// `rfc5424` (default) or `rfc3164` (the older BSD format: no structured data and
-    /// no MSGID).
+    /// no MSGID). The MSG part is the event in the sink's `format`.
     #[serde(default)]
-    pub format: SyslogFormat,
-    /// What the MSG part holds: `json` (default and, for now, the only one), the
-    /// canonical JSON event.
-    #[serde(default)]
-    pub encoder: SyslogEncoder,
+    pub standard: SyslogStandard,
     /// HOSTNAME of every message; the name of the machine running the daemon when unset.
     #[serde(default)]
     pub hostname: Option<String>,
@@ -77,6 +73,9 @@ pub struct SyslogSinkConfig {
     /// TLS settings, for `transport = "tls"`.
     #[serde(default)]
     pub tls: Option<SyslogTlsConfig>,
+    /// Read apart from the sink's own fields; see [`super::OutputConfig`].
+    #[serde(skip)]
+    pub output: super::OutputConfig,
 }
 
 impl SyslogSinkConfig {
@@ -143,21 +142,13 @@ pub enum SyslogFraming {
     Newline,
 }
 
-/// The message format.
+/// The syslog message standard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum SyslogFormat {
+pub enum SyslogStandard {
     #[default]
     Rfc5424,
     Rfc3164,
-}
-
-/// The encoder of the MSG part.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SyslogEncoder {
-    #[default]
-    Json,
 }
 
 /// A syslog facility, with its RFC 5424 code.

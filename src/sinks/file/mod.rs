@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
-use super::{Aborted, BuildError, Format, HealthError, Record, Rejected, Sink, util};
+use super::{Aborted, BuildError, HealthError, Record, Rejected, Sink, util};
 use crate::config::FileSinkConfig;
 use crate::telemetry::names;
 
@@ -152,10 +152,6 @@ fn was_rotated(path: &Path, file: &File) -> bool {
 impl Sink for FileSink {
     fn name(&self) -> &str {
         &self.name
-    }
-
-    fn format(&self) -> Format {
-        Format::Json
     }
 
     fn error_reasons(&self) -> &'static [&'static str] {

@@ -90,7 +90,7 @@ pub fn setup(config: &HttpSinkConfig) -> Result<Setup, SetupError> {
     }
 
     let mut headers = HeaderMap::new();
-    let content_type = encode::content_type(config.encoding);
+    let content_type = encode::content_type(config.encoding, config.output.format().is_json());
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     if config.compression == HttpCompression::Gzip {
         headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));

@@ -1,7 +1,9 @@
 //! Request bodies: how the events of one request are framed, and gzip.
 //!
-//! Each event is turned into its *piece* once, when the sink receives it: the canonical
-//! JSON event itself, or for Splunk HEC the envelope around it. A body is the pieces of
+//! Each event is turned into its *piece* once, when the sink receives it: the encoded
+//! event itself, or for Splunk HEC the envelope around it. An event in a text format
+//! (CEF, LEEF) becomes a JSON string wherever the body is JSON: an element of the array,
+//! HEC's `event`; NDJSON and single bodies carry the text as it is. A body is the pieces of
 //! one request joined by the encoding's framing, so that a request can be split and
 //! rebuilt from any subset of its pieces.
 
@@ -33,14 +35,23 @@ impl Hec {
     }
 }
 
-/// The bytes one event contributes to a body.
-pub fn piece(encoding: HttpEncoding, hec: &Hec, record: &Record<'_>) -> Vec<u8> {
+/// The bytes one event contributes to a body; `json` tells whether the payload is a
+/// JSON value or a line of text.
+pub fn piece(encoding: HttpEncoding, hec: &Hec, json: bool, record: &Record<'_>) -> Vec<u8> {
     match encoding {
+        HttpEncoding::JsonArray if !json => text_as_json(record.payload),
         HttpEncoding::JsonArray | HttpEncoding::Ndjson | HttpEncoding::Single => {
             record.payload.to_vec()
         }
-        HttpEncoding::SplunkHec => envelope(hec, record),
+        HttpEncoding::SplunkHec => envelope(hec, json, record),
     }
+}
+
+/// A text payload as a JSON string.
+fn text_as_json(payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len() + 16);
+    json_string(&mut out, &String::from_utf8_lossy(payload));
+    out
 }
 
 /// The body of one request holding `pieces`.
@@ -80,8 +91,9 @@ pub fn framed_len(piece: &[u8]) -> usize {
 }
 
 /// The `Content-Type` of a body.
-pub fn content_type(encoding: HttpEncoding) -> &'static str {
+pub fn content_type(encoding: HttpEncoding, json: bool) -> &'static str {
     match encoding {
+        HttpEncoding::Ndjson | HttpEncoding::Single if !json => "text/plain; charset=utf-8",
         HttpEncoding::Ndjson => "application/x-ndjson",
         _ => "application/json",
     }
@@ -96,7 +108,7 @@ pub fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
 
 /// `{"time":..,"host":..,"source":..,"sourcetype":..,"index":..,"event":{..}}`, the
 /// envelope of Splunk's `/services/collector/event` endpoint.
-fn envelope(hec: &Hec, record: &Record<'_>) -> Vec<u8> {
+fn envelope(hec: &Hec, json: bool, record: &Record<'_>) -> Vec<u8> {
     let origin = &record.event.origin;
     let host = hec.host.as_deref().unwrap_or(&origin.host);
     let source = hec
@@ -119,7 +131,11 @@ fn envelope(hec: &Hec, record: &Record<'_>) -> Vec<u8> {
         json_string(&mut out, value);
     }
     out.extend_from_slice(b",\"event\":");
-    out.extend_from_slice(record.payload);
+    if json {
+        out.extend_from_slice(record.payload);
+    } else {
+        out.extend_from_slice(&text_as_json(record.payload));
+    }
     out.push(b'}');
     out
 }
@@ -164,6 +180,7 @@ mod tests {
                 piece(
                     encoding,
                     hec,
+                    true,
                     &Record {
                         event,
                         payload: &payload,

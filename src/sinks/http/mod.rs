@@ -23,7 +23,7 @@ use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
-use super::{Aborted, BuildError, Format, HealthError, Record, Rejected, Sink, util};
+use super::{Aborted, BuildError, HealthError, Record, Rejected, Sink, util};
 use crate::config::{HttpCompression, HttpEncoding, HttpMethod, HttpSinkConfig};
 use crate::telemetry::names;
 
@@ -59,6 +59,8 @@ pub struct HttpSink {
     name: String,
     encoding: HttpEncoding,
     hec: encode::Hec,
+    /// Whether payloads are JSON values (else lines of text, such as CEF).
+    json: bool,
     queue: mpsc::Sender<batch::Submission>,
     probe: Option<Arc<request::Probe>>,
     /// Ends the background health probe when the sink is dropped.
@@ -115,6 +117,7 @@ impl HttpSink {
             name: config.name.clone(),
             encoding: config.encoding,
             hec: encode::Hec::new(&config.hec.clone().unwrap_or_default()),
+            json: config.output.format().is_json(),
             queue,
             probe,
             _probing: probing,
@@ -207,10 +210,6 @@ impl Sink for HttpSink {
         &self.name
     }
 
-    fn format(&self) -> Format {
-        Format::Json
-    }
-
     fn error_reasons(&self) -> &'static [&'static str] {
         ERROR_REASONS
     }
@@ -242,7 +241,7 @@ impl Sink for HttpSink {
             source: first.event.origin.source.clone(),
             pieces: records
                 .iter()
-                .map(|r| encode::piece(self.encoding, &self.hec, r))
+                .map(|r| encode::piece(self.encoding, &self.hec, self.json, r))
                 .collect(),
             stop: stop.clone(),
             reply,

@@ -22,7 +22,7 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use tokio_util::sync::CancellationToken;
 
-use super::{Aborted, BuildError, Format, HealthError, Record, Rejected, Sink, util};
+use super::{Aborted, BuildError, HealthError, Record, Rejected, Sink, util};
 use crate::config::{KafkaKey, KafkaSinkConfig};
 use crate::telemetry::names;
 
@@ -232,10 +232,6 @@ fn headers(record: &Record<'_>, format: &str) -> OwnedHeaders {
 impl Sink for KafkaSink {
     fn name(&self) -> &str {
         &self.name
-    }
-
-    fn format(&self) -> Format {
-        Format::Json
     }
 
     fn error_reasons(&self) -> &'static [&'static str] {

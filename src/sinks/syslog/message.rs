@@ -16,7 +16,7 @@ use jiff::tz::Offset;
 
 use super::severity::SeverityRules;
 use super::text::{escape_controls, push_header_field, push_param_value, utf8_floor};
-use crate::config::{Facility, SyslogFormat, SyslogSinkConfig};
+use crate::config::{Facility, SyslogSinkConfig, SyslogStandard};
 use crate::event::Event;
 
 /// Own's fields copied into the structured data, under their own names.
@@ -38,7 +38,7 @@ pub struct Message {
 /// Builds messages from events and their encoded payloads.
 #[derive(Debug)]
 pub struct Formatter {
-    format: SyslogFormat,
+    format: SyslogStandard,
     facility: Facility,
     rules: SeverityRules,
     hostname: String,
@@ -61,7 +61,7 @@ impl Formatter {
             .clone()
             .unwrap_or_else(|| std::process::id().to_string());
         Ok(Self {
-            format: config.format,
+            format: config.standard,
             facility: config.facility,
             rules: SeverityRules::new(&config.severity_rules, config.severity)?,
             hostname,
@@ -83,7 +83,7 @@ impl Formatter {
         let mut out = Vec::with_capacity(512 + body.len().min(self.max_bytes));
         self.push_header(&mut out, event);
         let header_end = out.len();
-        if self.format == SyslogFormat::Rfc5424 {
+        if self.format == SyslogStandard::Rfc5424 {
             self.push_structured_data(&mut out, event, true);
         }
         if out.len() + 1 + body.len() <= self.max_bytes {
@@ -96,7 +96,7 @@ impl Formatter {
         }
 
         let marker = format!("...[truncated from {} bytes]", body.len());
-        if self.format == SyslogFormat::Rfc5424 && out.len() + 1 + marker.len() > self.max_bytes {
+        if self.format == SyslogStandard::Rfc5424 && out.len() + 1 + marker.len() > self.max_bytes {
             out.truncate(header_end);
             self.push_structured_data(&mut out, event, false);
         }
@@ -117,7 +117,7 @@ impl Formatter {
         let pri = u16::from(self.facility.code()) * 8 + u16::from(severity.code());
         let time = Offset::UTC.to_datetime(event.timestamp);
         match self.format {
-            SyslogFormat::Rfc5424 => {
+            SyslogStandard::Rfc5424 => {
                 out.extend_from_slice(format!("<{pri}>1 {} ", rfc5424_time(&time)).as_bytes());
                 push_header_field(out, &self.hostname, 255);
                 out.push(b' ');
@@ -128,7 +128,7 @@ impl Formatter {
                 push_header_field(out, &event.key, 32);
                 out.push(b' ');
             }
-            SyslogFormat::Rfc3164 => {
+            SyslogStandard::Rfc3164 => {
                 out.extend_from_slice(format!("<{pri}>{} ", rfc3164_time(&time)).as_bytes());
                 push_header_field(out, &self.hostname, 255);
                 out.push(b' ');

@@ -122,7 +122,7 @@ fn structured_data_too_large_for_the_limit_is_cut_to_the_event_id() {
 
 #[test]
 fn rfc3164_has_the_bsd_header_and_no_structured_data() {
-    let formatter = Formatter::new(&config("format = \"rfc3164\"\n"), false).unwrap();
+    let formatter = Formatter::new(&config("standard = \"rfc3164\"\n"), false).unwrap();
     let early = LOGIN.replace("2019-08-24", "2019-08-04");
     let message = formatter.message(&event(&early), b"{}");
     assert_eq!(

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
-use super::{Aborted, BuildError, Format, HealthError, Record, Rejected, Sink, util};
+use super::{Aborted, BuildError, HealthError, Record, Rejected, Sink, util};
 use crate::config::{SyslogSinkConfig, SyslogTransport};
 use crate::telemetry::names;
 use batch::{Batch, Framing, Replay};
@@ -205,10 +205,6 @@ impl SyslogSink {
 impl Sink for SyslogSink {
     fn name(&self) -> &str {
         &self.name
-    }
-
-    fn format(&self) -> Format {
-        Format::Json
     }
 
     fn error_reasons(&self) -> &'static [&'static str] {

@@ -1,7 +1,13 @@
-//! The daemon assembled: telemetry, sinks, sources, and an orderly stop.
+//! The daemon assembled: telemetry, sinks, sources, reloads, and an orderly stop.
 //!
 //! Used by `run` and by `demo`. The caller decides when to stop by cancelling the token
 //! it passes in; [`Running::shutdown`] then drains within the grace period.
+//! [`Running::reload`] applies a new configuration while events flow.
+
+mod reload;
+pub mod systemd;
+
+pub use reload::{Changes, ReloadError};
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -9,11 +15,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
-use crate::pipeline::{Pipeline, Progress, Shared};
+use crate::config::{Config, RedactionConfig, SinkConfig};
+use crate::event::Redactor;
+use crate::pipeline::{Pipeline, Progress, Route, Shared};
 use crate::sinks::{self, DeadLetterStore, Sink};
 use crate::telemetry::{self, Health};
 
@@ -40,12 +48,19 @@ pub enum StartError {
     },
     #[error(transparent)]
     Sink(#[from] sinks::BuildError),
+    #[error("redaction: {0}")]
+    Redaction(String),
 }
 
 /// A started daemon.
 pub struct Running {
+    config: Config,
     pipeline: Pipeline,
-    sinks: Arc<Vec<Arc<dyn Sink>>>,
+    shared: Shared,
+    routes: watch::Sender<Arc<Vec<Route>>>,
+    redactor: watch::Sender<Arc<Redactor>>,
+    /// Ends the health probe of the current sinks.
+    monitor: CancellationToken,
     stop: CancellationToken,
     hard: CancellationToken,
     telemetry: Option<JoinHandle<()>>,
@@ -106,27 +121,34 @@ pub async fn start(config: &Config, stop: CancellationToken) -> Result<Running, 
     for source in &config.sources {
         telemetry::names::init_source(&source.name);
     }
-    let sinks = Arc::new(build_sinks(config, &health).await?);
+    let (redactor_tx, redactor) = watch::channel(Arc::new(build_redactor(&config.redaction)?));
+    let hard = CancellationToken::new();
+    let mut routes = Vec::new();
+    for sink_config in &config.sinks {
+        let sink = build_sink(sink_config, &health).await?;
+        routes.push(Route::new(sink, sink_config, &hard));
+    }
+    let sinks: Vec<Arc<dyn Sink>> = routes.iter().map(|r| Arc::clone(&r.sink)).collect();
+    let (routes_tx, routes) = watch::channel(Arc::new(routes));
     let shared = Shared {
         state_dir: config.state_dir.clone(),
-        sinks: Arc::clone(&sinks),
+        routes,
+        redactor,
         dead_letters: DeadLetterStore::new(&config.state_dir),
         health: health.clone(),
         channel_capacity: config.pipeline.channel_capacity,
     };
-    let hard = CancellationToken::new();
     let pipeline = Pipeline::start(&config.sources, &shared, &stop, &hard);
-    tokio::spawn(sinks::monitor::run(
-        Arc::clone(&sinks),
-        health.clone(),
-        sinks::monitor::INTERVAL,
-        stop.child_token(),
-    ));
-    tracing::info!(sources = config.sources.len(), sinks = sinks.len(),
+    let monitor = start_monitor(sinks, &health, &stop);
+    tracing::info!(sources = config.sources.len(), sinks = config.sinks.len(),
         telemetry = %telemetry_addr.map_or("off".to_owned(), |a| a.to_string()), version = env!("CARGO_PKG_VERSION"), "own-audit-forwarder started");
     Ok(Running {
+        config: config.clone(),
         pipeline,
-        sinks,
+        shared,
+        routes: routes_tx,
+        redactor: redactor_tx,
+        monitor,
         stop,
         hard,
         telemetry,
@@ -136,36 +158,67 @@ pub async fn start(config: &Config, stop: CancellationToken) -> Result<Running, 
     })
 }
 
-/// Builds every sink and checks each one's health. An unhealthy sink is still used: its
-/// sends retry until the destination comes back.
-async fn build_sinks(config: &Config, health: &Health) -> Result<Vec<Arc<dyn Sink>>, StartError> {
-    let mut built = Vec::new();
-    for sink_config in &config.sinks {
-        health.add_sink(sink_config.name());
-        let sink = sinks::build(sink_config, health).await?;
-        telemetry::names::init_sink(sink.name(), sink.error_reasons(), sink.rejection_reasons());
-        match sink.health().await {
-            Ok(()) => health.sink(sink.name(), true, "reachable"),
-            Err(error) => {
-                tracing::warn!(sink = %sink.name(), error = %error,
-                    "the sink is not reachable yet; deliveries wait for it");
-                health.sink(sink.name(), false, error.to_string());
-            }
+/// The redaction the configuration asks for, with its hash key read.
+pub fn build_redactor(config: &RedactionConfig) -> Result<Redactor, StartError> {
+    let key = match config.hash_key() {
+        Some(source) => Some(
+            source
+                .read()
+                .map_err(|e| StartError::Redaction(format!("cannot read the hash key: {e}")))?,
+        ),
+        None => None,
+    };
+    Redactor::new(&config.drop, &config.hash, key.as_ref())
+        .map_err(|e| StartError::Redaction(e.to_string()))
+}
+
+/// Builds a sink and checks its health. An unhealthy sink is still used: its sends
+/// retry until the destination comes back.
+async fn build_sink(config: &SinkConfig, health: &Health) -> Result<Arc<dyn Sink>, StartError> {
+    health.add_sink(config.name());
+    let sink = sinks::build(config, health).await?;
+    telemetry::names::init_sink(sink.name(), sink.error_reasons(), sink.rejection_reasons());
+    match sink.health().await {
+        Ok(()) => health.sink(sink.name(), true, "reachable"),
+        Err(error) => {
+            tracing::warn!(sink = %sink.name(), error = %error,
+                "the sink is not reachable yet; deliveries wait for it");
+            health.sink(sink.name(), false, error.to_string());
         }
-        built.push(sink);
     }
-    Ok(built)
+    Ok(sink)
+}
+
+/// Probes `sinks` in the background until the returned token or `stop` fires.
+fn start_monitor(
+    sinks: Vec<Arc<dyn Sink>>,
+    health: &Health,
+    stop: &CancellationToken,
+) -> CancellationToken {
+    let token = stop.child_token();
+    tokio::spawn(sinks::monitor::run(
+        Arc::new(sinks),
+        health.clone(),
+        sinks::monitor::INTERVAL,
+        token.clone(),
+    ));
+    token
 }
 
 impl Running {
     /// Each source's progress, by name.
-    pub fn progress(&self) -> &BTreeMap<String, Arc<Progress>> {
+    pub fn progress(&self) -> BTreeMap<String, Arc<Progress>> {
         self.pipeline.progress()
     }
 
     /// Where `/metrics` is served, if anywhere.
     pub fn telemetry_addr(&self) -> Option<SocketAddr> {
         self.telemetry_addr
+    }
+
+    /// The configuration running now.
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     pub fn health(&self) -> &Health {
@@ -184,8 +237,9 @@ impl Running {
         });
         self.pipeline.join().await;
         timer.abort();
-        for sink in self.sinks.iter() {
-            sink.close().await;
+        self.monitor.cancel();
+        for route in self.routes.borrow().iter() {
+            route.sink.close().await;
         }
         if let Some(task) = self.telemetry {
             let _ = task.await;
