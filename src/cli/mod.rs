@@ -1,8 +1,9 @@
-//! The command line: `run`, `validate`, `check`, `demo`, `sim` and `checkpoint`.
+//! The command line: `run`, `validate`, `check`, `demo`, `sim`, `health` and `checkpoint`.
 
 mod check;
 mod checkpoint;
 mod demo;
+mod health;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,6 +50,9 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Serve a simulated Own API (token and events endpoints) for tests and trials.
     Sim(crate::sim::SimOptions),
+    /// Ask a running daemon's /healthz (or /readyz with --ready); exit 0 on a 200. For
+    /// container health checks.
+    Health(health::HealthArgs),
     /// Show or set a source's checkpoint.
     #[command(subcommand)]
     Checkpoint(checkpoint::CheckpointCommand),
@@ -62,6 +66,7 @@ impl Cli {
             Command::Check(args) => check::run(&load(&args.config)?).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Sim(options) => sim(options).await,
+            Command::Health(args) => Ok(health::run(args).await),
             Command::Checkpoint(command) => command.run(),
         }
     }

@@ -203,3 +203,30 @@ fn metrics_carry_the_documented_names() {
     }
     assert_eq!(http_text(&format!("http://{addr}/healthz")).trim(), "ok");
 }
+
+#[test]
+fn the_health_command_reports_a_running_daemon_and_fails_without_one() {
+    let sim = Sim::start(&["--events", "200"]);
+    let setup = Setup::new();
+    let daemon = setup.start(&sim);
+    wait_for_checkpoint(&setup, sim.last_event_id());
+    let addr = daemon.telemetry();
+    let health = |args: &[&str]| {
+        std::process::Command::new(binary())
+            .arg("health")
+            .args(args)
+            .env_remove("OWN_AUDIT__TELEMETRY__LISTEN")
+            .output()
+            .expect("run health")
+    };
+    assert!(health(&["--address", &addr]).status.success());
+    assert!(health(&["--address", &addr, "--ready"]).status.success());
+    let wildcard = addr.replace("127.0.0.1", "0.0.0.0");
+    assert!(health(&["--address", &wildcard]).status.success());
+    daemon.stop();
+    let down = health(&["--address", &addr, "--timeout", "2s"]);
+    assert!(!down.status.success());
+    assert!(String::from_utf8_lossy(&down.stderr).contains("cannot reach"));
+    let bad = health(&["--address", "nowhere"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not an IP:PORT"));
+}

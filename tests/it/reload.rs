@@ -233,3 +233,60 @@ fn an_invalid_configuration_is_refused_on_sighup_and_the_running_one_keeps_going
         .collect();
     assert_exactly_once_in_order(&out, &forwarded);
 }
+
+#[test]
+fn sighup_starts_a_new_source_and_new_redaction_without_restarting_the_running_source() {
+    let sim = Sim::start(&["--events", "1500", "--trickle", "40"]);
+    let mut setup = Setup::new();
+    let config = setup.write_config(&sim);
+    let daemon = setup.start_with_config(&config);
+    wait_for_checkpoint(&setup, sim.last_event_id());
+
+    std::fs::write(setup.path("hash.key"), "a-redaction-key-of-32-characters\n").unwrap();
+    setup.extra_sink = format!(
+        "[[sources]]\nname = \"second\"\nbase_url = \"{}\"\ntoken_url = \"{}\"\n\
+         api_token_file = \"{}\"\npoll_interval = \"300ms\"\n\
+         [redaction]\nhash = [\"user_email\"]\nhash_key_file = \"{}\"\n",
+        sim.base_url(),
+        sim.token_url(),
+        setup.path("api-token").display(),
+        setup.path("hash.key").display()
+    );
+    setup.write_config(&sim);
+    daemon.signal("HUP");
+    let second = setup.path("state/checkpoints/second.json");
+    wait_for("the new source to catch up", || {
+        let body = std::fs::read(&second).ok()?;
+        let value: serde_json::Value = serde_json::from_slice(&body).ok()?;
+        (value["last_event_id"].as_u64()? >= 1500).then_some(())
+    });
+    let logs = daemon.logs();
+    assert!(daemon.stop().success());
+
+    assert_eq!(logs.matches("source started").count(), 2, "{logs}");
+    let reloaded = logs
+        .lines()
+        .find(|l| l.contains("configuration reloaded"))
+        .unwrap();
+    assert!(
+        reloaded.contains(r#""sources_added":"[\"second\"]""#),
+        "{reloaded}"
+    );
+    let events = setup.events();
+    let from_second: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["own_audit"]["source"] == "second")
+        .collect();
+    let ids: Vec<u64> = from_second
+        .iter()
+        .map(|e| e["event_id"].as_u64().unwrap())
+        .collect();
+    let all = sim.all_ids();
+    assert_exactly_once_in_order(&ids, &all[..ids.len()]);
+    // The new source started under the new redaction: no address is left in clear.
+    for event in &from_second {
+        if let Some(email) = event["user_email"].as_str() {
+            assert!(!email.contains('@') && email.len() == 64, "{email}");
+        }
+    }
+}
