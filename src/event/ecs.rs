@@ -1,15 +1,17 @@
 //! The `ecs` format: one JSON object in the Elastic Common Schema, version 8.11.
 //!
-//! Own is the *observer* that recorded the action, the forwarder is the *agent* that
-//! read it, and the user who acted is `user.*`. The key's meaning comes from
-//! [`classify`](super::mapping::classify):
+//! Own is the *observer* that recorded the action (`observer.vendor` `Own`,
+//! `observer.product` `Own Audit Log` as in CEF, `observer.type` `backup`), the
+//! forwarder is the *agent* that read it, and the user who acted is `user.*`. The key's
+//! meaning comes from [`classify`](super::mapping::classify):
 //!
 //! | Action | `event.category` | `event.type` |
 //! |---|---|---|
 //! | Logon, Logoff | `authentication` | `start`, `end` |
 //! | AccountCreate, AccountChange | `iam` | `user` + `creation`, `user` + `change` |
 //! | ConfigChange | `configuration` | `change` |
-//! | Create, Read, Update, Delete, Other | `api` | `creation`, `access`, `change`, `deletion`, `info` |
+//! | Create, Read | `api` | `creation`, `access` |
+//! | Update, Delete, Other | `api` | `change`, `deletion`, `info` |
 //!
 //! The other fields:
 //!
@@ -31,10 +33,11 @@
 //! Whatever has no ECS home is kept under `own`: `own.source` (Own's channel, such as
 //! `web app`), `own.service_id`, `own.parameters` (as sent), and every undocumented
 //! field, or documented one of an unexpected shape (a key that is not a string, say),
-//! in the object `own.fields` under its own name. Being keys of that one object, names with dots or odd characters stay
-//! there and can never land on an ECS path; an index template should map `own.fields`
-//! and `own.parameters` as `flattened`, so that such names and values whose type
-//! changes from one event to the next cannot cause mapping conflicts.
+//! in the object `own.fields` under its own name. Being keys of that one object, names
+//! with dots or odd characters stay there and can never land on an ECS path. An index
+//! template should map `own.fields` and `own.parameters` as `flattened`, so that such
+//! names, and values whose type changes from one event to the next, cannot cause
+//! mapping conflicts.
 //!
 //! Like the `json` format, an unreadable `created_at` is flagged: `@timestamp` is then
 //! the time the daemon received the event, `own.created_at_invalid` is `true`, and the
@@ -54,9 +57,10 @@ use super::{Event, Known, format_rfc3339};
 /// The ECS version the output follows.
 pub const ECS_VERSION: &str = "8.11.0";
 
-/// The vendor and product that recorded the events, shared with the `ocsf` format.
+/// The vendor and product that recorded the events, shared with the `ocsf` format and
+/// the same as CEF's.
 pub(super) const VENDOR: &str = "Own";
-pub(super) const PRODUCT: &str = "Own";
+pub(super) const PRODUCT: &str = "Own Audit Log";
 /// What the forwarder calls itself in the schemas' agent or logger fields.
 pub(super) const AGENT_TYPE: &str = "own-audit-forwarder";
 
@@ -286,7 +290,7 @@ fn user<'a>(known: &'a Known) -> Option<User<'a>> {
 
 /// `created_at` as Own sent it, when the normalized time does not simply restate it:
 /// when it was unreadable, or not written in UTC.
-pub(super) fn created_at_original(event: &Event) -> Option<Raw<'_>> {
+fn created_at_original(event: &Event) -> Option<Raw<'_>> {
     let raw = event.fields.raw("created_at")?;
     let plain_utc = raw.len() > 2 && raw.starts_with('"') && raw.ends_with("Z\"");
     (!(event.created_at_valid && plain_utc)).then_some(Raw(raw))
@@ -328,7 +332,7 @@ impl Serialize for Raw<'_> {
     }
 }
 
-/// [`Known::other`] as one JSON object, in Own's order, under Own's names.
+/// The fields of [`other_fields`] as one JSON object, in Own's order, under Own's names.
 pub(super) struct OtherFields<'k, 'a>(pub &'k [(&'a str, &'a str)]);
 
 impl OtherFields<'_, '_> {

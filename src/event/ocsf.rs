@@ -17,15 +17,15 @@
 //!
 //! In every class: `time` is `created_at` in epoch milliseconds and
 //! `metadata.original_time` the string Own sent (any other value is kept as
-//! `unmapped.created_at`); `metadata.uid` the event id;
-//! `metadata.product` Own; `metadata.loggers` the forwarder (name, version, and the
-//! host it runs on); `severity_id` and `status_id` the key's severity and outcome;
-//! `cloud` is provider `Own` in the Own region; `message` the key's title, or the key.
-//! The user is `user` in Authentication (who signed in) and `actor.user` in API
+//! `unmapped.created_at`); `metadata.uid` the event id; `metadata.product` is
+//! `Own Audit Log` by `Own`, as in CEF; `metadata.loggers` the forwarder (name, version,
+//! and the host it runs on); `severity_id` and `status_id` the key's severity and
+//! outcome; `cloud` is provider `Own` in the Own region; `message` the key's title, or
+//! the key. The user is `user` in Authentication (who signed in) and `actor.user` in API
 //! Activity (who acted): `name` is `user_email` (Own users sign in with it),
 //! `email_addr` the same when it is an address by OCSF's rule, `uid` is `user_id`.
 //! `src_endpoint.ip` is `ip_address` when it is an address. An API Activity's
-//! `api.operation` is the key.
+//! `api.operation` is the key, and its `api.service` is Own.
 //!
 //! OCSF requires some values Own may not send. Then `unknown` stands in: as the user's
 //! name when Own named no user, as `src_endpoint.name` of an API Activity without an
@@ -37,14 +37,16 @@
 //! `created_at_invalid` when `created_at` was unreadable (`time` is then the time the
 //! daemon received the event), `own_audit_source` (the source's configured name), and
 //! `fields`, an object holding every undocumented field, or documented one of an
-//! unexpected shape (a key that is not a string, say), under its own name. OCSF strings hold at most 65,535 characters;
-//! a longer value from Own is cut there where it is mapped, and kept whole in `unmapped`
-//! under its Own name (`key`, `user_email`, `user_id`, `created_at`).
+//! unexpected shape (a key that is not a string, say), under its own name.
+//!
+//! OCSF strings hold at most 65,535 characters. A longer value from Own is cut there
+//! where it is mapped, and kept whole in `unmapped` under its Own name (`key`,
+//! `user_email`, `user_id`, `created_at`).
 
 use std::net::IpAddr;
 
 use serde::Serialize;
-use serde::ser::{SerializeMap, Serializer};
+use serde::Serializer;
 
 use super::ecs::{AGENT_TYPE, OtherFields, PRODUCT, Raw, VENDOR, other_fields};
 use super::mapping::{Action, Outcome, classify};
@@ -55,6 +57,9 @@ pub const OCSF_VERSION: &str = "1.3.0";
 
 /// The longest string OCSF's `string_t` allows, in characters.
 const MAX_STRING: usize = 65_535;
+
+/// The service users sign in to and whose API they call.
+const SERVICE: &str = "Own";
 
 /// What stands in for a required value Own did not send.
 const UNKNOWN: &str = "unknown";
@@ -198,11 +203,10 @@ struct Api<'a> {
 }
 
 #[derive(Serialize)]
-struct Endpoint {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ip: Option<IpAddr>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<&'static str>,
+#[serde(untagged)]
+enum Endpoint {
+    Ip { ip: IpAddr },
+    Name { name: &'static str },
 }
 
 /// Appends the event as one OCSF event (without a line break) to `out`.
@@ -211,6 +215,7 @@ pub fn encode_ocsf(event: &Event, out: &mut Vec<u8>) {
     let other = other_fields(event, &known);
     let mapping = classify(&event.key);
     let (class, activity_id, activity_name, type_name) = activity(mapping.action);
+    let (status_id, status) = status(mapping.outcome);
     let mut unmapped = Unmapped::new(event, &known, &other);
     let key = unmapped.clip("key", &event.key);
 
@@ -230,8 +235,8 @@ pub fn encode_ocsf(event: &Event, out: &mut Vec<u8>) {
         type_name,
         severity_id: mapping.severity.ocsf_id(),
         severity: mapping.severity.ocsf_name(),
-        status_id: status(mapping.outcome).0,
-        status: status(mapping.outcome).1,
+        status_id,
+        status,
         time: event.timestamp.as_millisecond(),
         message: if mapping.title.is_empty() {
             key
@@ -247,26 +252,22 @@ pub fn encode_ocsf(event: &Event, out: &mut Vec<u8>) {
         service: None,
         actor: None,
         api: None,
-        src_endpoint: known.ip.map(|ip| Endpoint {
-            ip: Some(ip),
-            name: None,
-        }),
+        src_endpoint: known.ip.map(|ip| Endpoint::Ip { ip }),
         unmapped,
     };
     let user = user(&known, &mut document.unmapped);
     if class.uid == AUTHENTICATION.uid {
         document.user = Some(user);
-        document.service = Some(Named { name: PRODUCT });
+        document.service = Some(Named { name: SERVICE });
     } else {
         document.actor = Some(Actor { user });
         document.api = Some(Api {
             operation: if key.is_empty() { UNKNOWN } else { key },
-            service: Named { name: PRODUCT },
+            service: Named { name: SERVICE },
         });
-        document.src_endpoint.get_or_insert(Endpoint {
-            ip: None,
-            name: Some(UNKNOWN),
-        });
+        document
+            .src_endpoint
+            .get_or_insert(Endpoint::Name { name: UNKNOWN });
     }
     // Every part is a string, a number or JSON Own sent, so writing cannot fail.
     let _ = serde_json::to_writer(&mut *out, &document);
@@ -282,10 +283,8 @@ fn status(outcome: Outcome) -> (u8, &'static str) {
 }
 
 fn user<'a>(known: &'a Known, unmapped: &mut Unmapped<'a>) -> User<'a> {
-    let email = known
-        .user_email
-        .as_deref()
-        .map(|e| unmapped.clip("user_email", e));
+    let whole = known.user_email.as_deref();
+    let email = whole.map(|e| unmapped.clip("user_email", e));
     let uid = known
         .user_id
         .as_deref()
@@ -293,7 +292,8 @@ fn user<'a>(known: &'a Known, unmapped: &mut Unmapped<'a>) -> User<'a> {
     User {
         // OCSF requires a name or a uid.
         name: email.or(uid.is_none().then_some(UNKNOWN)),
-        email_addr: email.filter(|e| is_email(e)),
+        // A cut address is no address.
+        email_addr: email.filter(|e| Some(e.len()) == whole.map(str::len) && is_email(e)),
         uid,
     }
 }
@@ -306,7 +306,7 @@ fn metadata<'a>(event: &'a Event, unmapped: &mut Unmapped<'a>) -> Metadata<'a> {
     let text = raw.and_then(|raw| serde_json::from_str::<String>(raw).ok());
     let original_time = text.filter(|text| clip(text).len() == text.len());
     if let (Some(raw), None) = (raw, &original_time) {
-        unmapped.whole.push(("created_at", Kept::Raw(raw)));
+        unmapped.whole.push(("created_at", Kept::Raw(Raw(raw))));
     }
     let host = &event.origin.host;
     Metadata {
@@ -331,22 +331,36 @@ fn metadata<'a>(event: &'a Event, unmapped: &mut Unmapped<'a>) -> Metadata<'a> {
 }
 
 /// What OCSF has no attribute for.
+#[derive(Serialize)]
 struct Unmapped<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
     source: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     service_id: Option<&'a str>,
-    parameters: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parameters: Option<Raw<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     ip_address: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     created_at_invalid: bool,
     own_audit_source: &'a str,
+    #[serde(skip_serializing_if = "OtherFields::is_empty")]
     fields: OtherFields<'a, 'a>,
     /// Values kept whole under their Own names: a `created_at` that is not a string, and
     /// values too long for the attribute they map to.
+    #[serde(flatten, serialize_with = "kept_map")]
     whole: Vec<(&'static str, Kept<'a>)>,
 }
 
+#[derive(Serialize)]
+#[serde(untagged)]
 enum Kept<'a> {
     Text(&'a str),
-    Raw(&'a str),
+    Raw(Raw<'a>),
+}
+
+fn kept_map<S: Serializer>(whole: &[(&str, Kept)], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(whole.iter().map(|(name, kept)| (name, kept)))
 }
 
 impl<'a> Unmapped<'a> {
@@ -354,7 +368,7 @@ impl<'a> Unmapped<'a> {
         Unmapped {
             source: known.channel.as_deref(),
             service_id: known.service_id.as_deref(),
-            parameters: known.parameters,
+            parameters: known.parameters.map(Raw),
             ip_address: known.ip_unparsed.as_deref(),
             created_at_invalid: !event.created_at_valid,
             own_audit_source: &event.origin.source,
@@ -370,38 +384,6 @@ impl<'a> Unmapped<'a> {
             self.whole.push((name, Kept::Text(text)));
         }
         clipped
-    }
-}
-
-impl Serialize for Unmapped<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(None)?;
-        let texts = [("source", self.source), ("service_id", self.service_id)];
-        for (name, value) in texts {
-            if let Some(value) = value {
-                map.serialize_entry(name, value)?;
-            }
-        }
-        if let Some(parameters) = self.parameters {
-            map.serialize_entry("parameters", &Raw(parameters))?;
-        }
-        if let Some(ip) = self.ip_address {
-            map.serialize_entry("ip_address", ip)?;
-        }
-        if self.created_at_invalid {
-            map.serialize_entry("created_at_invalid", &true)?;
-        }
-        map.serialize_entry("own_audit_source", self.own_audit_source)?;
-        if !self.fields.is_empty() {
-            map.serialize_entry("fields", &self.fields)?;
-        }
-        for (name, kept) in &self.whole {
-            match kept {
-                Kept::Text(text) => map.serialize_entry(name, text)?,
-                Kept::Raw(raw) => map.serialize_entry(name, &Raw(raw))?,
-            }
-        }
-        map.end()
     }
 }
 

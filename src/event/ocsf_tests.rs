@@ -169,7 +169,14 @@ fn overlong_values_are_cut_where_mapped_and_kept_whole_in_unmapped() {
     );
     assert_eq!(out["unmapped"]["key"], key.as_str());
     assert!(out["unmapped"].get("user_email").is_none());
+    assert_eq!(out["actor"]["user"]["email_addr"], "a@b.co");
     assert_eq!(clip("é"), "é");
+
+    let email = format!("{}@b.c{}", "a".repeat(65_000), "o".repeat(1000));
+    let out = encode(json!({"event_id": 1, "key": "user.login", "user_email": email}));
+    assert!(out["user"].get("email_addr").is_none());
+    assert_eq!(out["user"]["name"].as_str().map(str::len), Some(MAX_STRING));
+    assert_eq!(out["unmapped"]["user_email"], email.as_str());
 }
 
 #[test]
