@@ -14,25 +14,28 @@
 //! (`unknown` when Own sent none); the name is the title the key mapping gives, or the key
 //! itself; the severity is the mapping's, on CEF's 0 to 10 scale.
 //!
-//! | key | what it holds |
-//! |---|---|
-//! | `rt` | the event time, in milliseconds since the epoch |
-//! | `externalId` | Own's `event_id` |
-//! | `act` | Own's `key`, exactly as sent |
-//! | `cat` | what happened: `logon`, `logoff`, `account_create`, `account_change`, `config_change`, `create`, `read`, `update`, `delete` or `other` |
-//! | `outcome` | `success`, `failure` or `unknown` |
-//! | `suser`, `suid` | `user_email`, `user_id` |
-//! | `src` | `ip_address` when it is an IPv4 address |
-//! | `c6a2` (`c6a2Label=Source IPv6 Address`) | `ip_address` when it is an IPv6 address |
-//! | `dvchost` | the host name of the machine running the forwarder |
-//! | `deviceExternalId` | the configured name of the source (one Own account and region) |
-//! | `cs1` `channel` | Own's `source`: the channel the action came through, such as `web app` |
-//! | `cs2` `serviceId` | `service_id` |
-//! | `cs3` `parameters` | `parameters`, as compact JSON |
-//! | `cs4` `region` | the Own region, or `custom` |
-//! | `cs5` `ipAddress` | `ip_address` when it is not an address, as sent |
-//! | `cs6` `otherFields` | every other field Own sent, as one compact JSON object |
-//! | `msg` | only when `created_at` was missing or unreadable: says that `rt` is then the time the forwarder received the event |
+//! The extension, in this order:
+//!
+//! - `rt`: the event time, in milliseconds since the epoch.
+//! - `externalId`: Own's `event_id`.
+//! - `act`: Own's `key`, exactly as sent.
+//! - `cat`: what happened, from the key mapping: `logon`, `logoff`, `account_create`,
+//!   `account_change`, `config_change`, `create`, `read`, `update`, `delete` or `other`.
+//! - `outcome`: `success`, `failure` or `unknown`.
+//! - `suser`, `suid`: `user_email` and `user_id`.
+//! - `src`: `ip_address` when it is an IPv4 address; `c6a2` with
+//!   `c6a2Label=Source IPv6 Address` when it is an IPv6 address.
+//! - `dvchost`: the host name of the machine running the forwarder, which is the host
+//!   that sends the line.
+//! - `deviceExternalId`: the configured name of the source, which names the Own account
+//!   and region the event comes from.
+//! - Custom strings, each with its label: `cs1` `channel`, Own's `source` (the channel
+//!   the action came through, such as `web app`); `cs2` `serviceId`; `cs3` `parameters`,
+//!   as compact JSON; `cs4` `region`, the Own region or `custom`; `cs5` `ipAddress`, an
+//!   `ip_address` that is not an address, as sent; `cs6` `otherFields`, every other field
+//!   Own sent, as one compact JSON object.
+//! - `msg`, only when `created_at` was missing or unreadable: says that `rt` is then the
+//!   time the forwarder received the event.
 //!
 //! A field without a value is left out, with its label. `otherFields` also keeps the
 //! original `created_at` when it could not be read or was not UTC text (an offset, an
@@ -183,10 +186,11 @@ pub(super) fn other_fields(event: &Event, known: &Known) -> Option<String> {
         .fields
         .raw("key")
         .filter(|raw| event.key.is_empty() && !is_blank(raw) && !raw.starts_with('"'));
+    let time_is_whole = |raw: &str| event.created_at_valid && is_utc_text(raw);
     let created_at = event
         .fields
         .raw("created_at")
-        .filter(|raw| !is_blank(raw) && !(event.created_at_valid && is_utc_text(raw)));
+        .filter(|raw| !is_blank(raw) && !time_is_whole(raw));
     let odd = [("key", key), ("created_at", created_at)];
     let odd = odd.iter().filter_map(|(name, raw)| Some((*name, (*raw)?)));
     let mut fields = known.other.iter().copied().chain(odd).peekable();

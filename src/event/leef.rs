@@ -15,26 +15,31 @@
 //! field is the attribute delimiter itself when it is printable ASCII (`^`), and QRadar's
 //! hex form otherwise (`x09` for the default tab, `x20` for a space). A delimiter that
 //! cannot separate attributes (`=`, `|`, `\`, a letter, a digit or a line break, which
-//! configuration refuses) falls back on the tab.
+//! configuration refuses) falls back on the tab, and so does one that occurs in the
+//! forwarder's typed values (`-`, `:`, `.`, `'` and `_`, found in times, addresses and
+//! categories), since QRadar would read those values with the escapes left in.
 //!
-//! | attribute | what it holds |
-//! |---|---|
-//! | `devTime`, `devTimeFormat` | the event time in UTC with milliseconds, and its Java `SimpleDateFormat` pattern `yyyy-MM-dd'T'HH:mm:ss.SSSX` |
-//! | `cat` | what happened: `logon`, `logoff`, `account_create`, `account_change`, `config_change`, `create`, `read`, `update`, `delete` or `other` |
-//! | `sev` | the mapping's severity, 1 to 10 |
-//! | `eventId` | Own's `event_id` |
-//! | `ownKey` | Own's `key` exactly, only when the header's event id differs from it (escaped, cut, or had a control character) |
-//! | `outcome` | `success`, `failure` or `unknown` |
-//! | `usrName`, `userId` | `user_email`, `user_id` |
-//! | `src` | `ip_address`, when it is an IPv4 or IPv6 address |
-//! | `ipAddress` | `ip_address` when it is not an address, as sent |
-//! | `channel` | Own's `source`: the channel the action came through, such as `web app` |
-//! | `serviceId` | `service_id` |
-//! | `parameters` | `parameters`, as compact JSON |
-//! | `sourceName`, `region` | the configured name of the source, and the Own region (or `custom`) |
-//! | `forwarderHost` | the host name of the machine running the forwarder |
-//! | `createdAtInvalid` | `true`, only when `created_at` was missing or unreadable: `devTime` is then the time the forwarder received the event |
-//! | `otherFields` | every other field Own sent, as one compact JSON object |
+//! The attributes, in this order:
+//!
+//! - `devTime`, `devTimeFormat`: the event time in UTC, with milliseconds, and its Java
+//!   `SimpleDateFormat` pattern, `yyyy-MM-dd'T'HH:mm:ss.SSSX`.
+//! - `cat`: what happened, from the key mapping: `logon`, `logoff`, `account_create`,
+//!   `account_change`, `config_change`, `create`, `read`, `update`, `delete` or `other`.
+//! - `sev`: the mapping's severity, 1 to 10.
+//! - `eventId`: Own's `event_id`.
+//! - `ownKey`: Own's `key` exactly, only when the header's event id is not the key as it
+//!   is (it needed escapes, was cut, or had a control character).
+//! - `outcome`: `success`, `failure` or `unknown`.
+//! - `usrName`, `userId`: `user_email` and `user_id`.
+//! - `src`: `ip_address` when it is an IPv4 or IPv6 address; `ipAddress`: when it is not,
+//!   as sent.
+//! - `channel`: Own's `source`, the channel the action came through (`web app`, `api`).
+//! - `serviceId`, `parameters`: `service_id`, and `parameters` as compact JSON.
+//! - `sourceName`, `region`, `forwarderHost`: the configured name of the source, the Own
+//!   region (or `custom`), and the host name of the machine running the forwarder.
+//! - `createdAtInvalid=true`, only when `created_at` was missing or unreadable: `devTime`
+//!   is then the time the forwarder received the event.
+//! - `otherFields`: every other field Own sent, as one compact JSON object.
 //!
 //! An attribute without a value is left out. `otherFields` also keeps the original
 //! `created_at` when it could not be read or was not UTC text (an offset, an epoch
@@ -61,7 +66,7 @@ use super::mapping::classify;
 use super::{Event, Known};
 
 /// The `SimpleDateFormat` pattern of `devTime`; `X` reads the `Z` of UTC.
-pub const DEV_TIME_FORMAT: &str = "yyyy-MM-dd'T'HH:mm:ss.SSSX";
+const DEV_TIME_FORMAT: &str = "yyyy-MM-dd'T'HH:mm:ss.SSSX";
 
 /// QRadar's limit on the length of the header's event id, in characters.
 const MAX_EVENT_ID_CHARS: usize = 255;
@@ -113,10 +118,15 @@ pub fn encode_leef(event: &Event, delimiter: char, out: &mut Vec<u8>) {
     attrs.optional("otherFields", other_fields(event, &known).as_deref());
 }
 
-/// The delimiter, or the tab when it could not separate `key=value` attributes.
+/// The delimiter, or the tab when it could not separate `key=value` attributes, or
+/// would have to be escaped inside a typed value (a time, an address, a category), which
+/// QRadar would then misread.
 fn usable(delimiter: char) -> char {
-    let unusable = delimiter.is_alphanumeric() || matches!(delimiter, '=' | '|' | '\\');
-    if unusable || delimiter == '\n' || delimiter == '\r' {
+    let unusable = matches!(
+        delimiter,
+        '=' | '|' | '\\' | '\n' | '\r' | '-' | ':' | '.' | '\'' | '_'
+    );
+    if unusable || delimiter.is_alphanumeric() {
         '\t'
     } else {
         delimiter

@@ -213,7 +213,9 @@ fn the_delimiter_field_is_the_character_or_its_hex_code() {
 
 #[test]
 fn a_delimiter_that_cannot_separate_attributes_falls_back_on_the_tab() {
-    for delimiter in ['=', '|', '\\', 'a', '7', '\n', '\r'] {
+    for delimiter in [
+        '=', '|', '\\', 'a', '7', 'é', '\n', '\r', '-', ':', '.', '\'', '_',
+    ] {
         let leef = parse(&encode_with(json!({"event_id": 1}), delimiter));
         assert_eq!(leef.delimiter, "x09");
         assert_eq!(leef.get("eventId"), Some("1"));

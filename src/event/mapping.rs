@@ -117,7 +117,7 @@ impl Severity {
         }
     }
 
-    /// A lower-case name, for `labels` and LEEF's `cat`.
+    /// A lower-case name.
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Info => "info",

@@ -11,8 +11,8 @@ pub struct OutputConfig {
     #[serde(default)]
     pub format: FormatName,
     /// For `leef`: the character between attributes. A tab by default; any single
-    /// character except `=`, `|`, `\`, a letter, a digit or a line break; `x09` or `0x09`
-    /// style hex is accepted too.
+    /// character except `=`, `|`, `\`, `-`, `:`, `.`, `'`, `_`, a letter, a digit or a
+    /// line break; `x09` or `0x09` style hex is accepted too.
     #[serde(default)]
     pub leef_delimiter: Option<String>,
     /// Glob patterns over event keys (`*` matches any text, dots included; `?` one
@@ -76,10 +76,12 @@ pub fn parse_delimiter(text: &str) -> Result<char, String> {
             }
         }
     };
-    if delimiter.is_alphanumeric() || "=|\\\r\n".contains(delimiter) {
+    // `-:.'_` occur in the values of devTime, src and cat, which QRadar reads unescaped.
+    if delimiter.is_alphanumeric() || "=|\\\r\n-:.'_".contains(delimiter) {
         return Err(format!(
             "{text:?} cannot separate LEEF attributes: use a tab (the default), ^, or another \
-             character that is not '=', '|', '\\', a letter, a digit or a line break"
+             character that is not '=', '|', '\\', '-', ':', '.', \"'\", '_', a letter, a digit \
+             or a line break"
         ));
     }
     Ok(delimiter)
@@ -98,6 +100,7 @@ mod tests {
         assert_eq!(parse_delimiter("0x5e"), Ok('^'));
         assert!(parse_delimiter("ab").is_err());
         assert!(parse_delimiter("=").is_err());
+        assert!(parse_delimiter(":").is_err() && parse_delimiter("x2D").is_err());
         assert!(
             parse_delimiter("x")
                 .unwrap_err()
