@@ -36,6 +36,9 @@ if ! { command -v tansu >/dev/null || [ -x "$HOME/.cargo/bin/tansu" ]; } ||
 fi
 
 "$(dirname "$0")/install-format-tools.sh"
+# systemd-analyze, promtool, a Kubernetes schema validator, and buildah, podman and
+# debootstrap for the container image.
+"$(dirname "$0")/install-deploy-tools.sh" --container
 
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt

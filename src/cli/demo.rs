@@ -132,7 +132,7 @@ path = {out:?}
         token_file = path_str(&token_file),
         out = path_str(&dir.join("events.ndjson")),
     );
-    Ok(config::load_str(&toml)?)
+    Ok(config::load_str_exact(&toml)?)
 }
 
 /// Writes a file only its owner can read, as a real API token file should be.

@@ -77,6 +77,16 @@ pub fn load_str(toml: &str) -> Result<Config, ConfigError> {
     from_tree(built)
 }
 
+/// Loads a configuration from TOML text alone, for one the daemon writes itself (the
+/// demo's), which `OWN_AUDIT__...` variables meant for `run` must not change.
+pub fn load_str_exact(toml: &str) -> Result<Config, ConfigError> {
+    let built = config::Config::builder()
+        .add_source(config::File::from_str(toml, config::FileFormat::Toml))
+        .build()
+        .map_err(|e| ConfigError::one(e.to_string()))?;
+    from_tree(built)
+}
+
 fn env_overrides() -> config::Environment {
     config::Environment::with_prefix(ENV_PREFIX)
         .prefix_separator("__")

@@ -10,6 +10,6 @@ mod load;
 mod model;
 mod sinks;
 
-pub use load::{ConfigError, load, load_str};
+pub use load::{ConfigError, load, load_str, load_str_exact};
 pub use model::*;
 pub use sinks::*;

@@ -34,14 +34,14 @@ pub struct Report {
 }
 
 impl Health {
-    /// Registers a source as not yet ready.
+    /// Registers a source as not yet ready; its up gauge exists from here on, at 0.
     pub fn add_source(&self, name: &str) {
-        self.set(|s| &mut s.sources, name, false, "starting");
+        self.source(name, false, "starting");
     }
 
-    /// Registers a sink as not yet ready.
+    /// Registers a sink as not yet ready; its up gauge exists from here on, at 0.
     pub fn add_sink(&self, name: &str) {
-        self.set(|s| &mut s.sinks, name, false, "starting");
+        self.sink(name, false, "starting");
     }
 
     pub fn source(&self, name: &str, ready: bool, detail: impl Into<String>) {

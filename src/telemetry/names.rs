@@ -69,7 +69,7 @@ pub const CHECKPOINT_EVENT_TIME: &str = "own_audit_checkpoint_event_timestamp_se
 /// Gauge, batches fetched and waiting for delivery; label `source`.
 pub const BATCHES_QUEUED: &str = "own_audit_batches_queued";
 
-/// Counter of access token grants; labels `source`, `result` (`ok`, `invalid_grant`,
+/// Counter of access token grants; labels `source`, `result` (`ok`, `rejected`,
 /// `error`).
 pub const TOKEN_REFRESHES: &str = "own_audit_token_refresh_total";
 /// Gauge, the Unix time the current access token expires; label `source`.
