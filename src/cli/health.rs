@@ -25,6 +25,10 @@ pub struct HealthArgs {
 }
 
 pub async fn run(args: HealthArgs) -> ExitCode {
+    if args.address == "off" || args.address.is_empty() {
+        eprintln!("telemetry.listen is off: there is no /healthz to ask; turn it on to check");
+        return ExitCode::FAILURE;
+    }
     let addr: SocketAddr = match args.address.parse() {
         Ok(addr) => addr,
         Err(_) => {
@@ -56,10 +60,26 @@ pub async fn run(args: HealthArgs) -> ExitCode {
             ExitCode::FAILURE
         }
         Err(error) => {
-            eprintln!("cannot reach {url}: {error}");
+            eprintln!("cannot reach {url}: {}", causes(&error));
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error with its causes, innermost last: reqwest's own message names none.
+fn causes(error: &reqwest::Error) -> String {
+    let mut text = if error.is_timeout() {
+        "no answer in time".to_owned()
+    } else {
+        error.to_string()
+    };
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// A listening address as a client reaches it: wildcards become loopback.

@@ -155,6 +155,7 @@ async fn reload(path: &std::path::Path, running: &mut crate::daemon::Running) {
             sinks_added = ?changes.sinks_added,
             sinks_removed = ?changes.sinks_removed,
             sinks_rebuilt = ?changes.sinks_rebuilt,
+            redaction = %changes.redaction,
             "configuration reloaded"
         ),
         Err(error) => tracing::error!(error = %error,

@@ -55,6 +55,8 @@ pub enum StartError {
 /// A started daemon.
 pub struct Running {
     config: Config,
+    /// The listener and logging in effect, which a reload cannot change.
+    telemetry_started: crate::config::TelemetryConfig,
     pipeline: Pipeline,
     shared: Shared,
     routes: watch::Sender<Arc<Vec<Route>>>,
@@ -144,6 +146,7 @@ pub async fn start(config: &Config, stop: CancellationToken) -> Result<Running, 
         telemetry = %telemetry_addr.map_or("off".to_owned(), |a| a.to_string()), version = env!("CARGO_PKG_VERSION"), "own-audit-forwarder started");
     Ok(Running {
         config: config.clone(),
+        telemetry_started: config.telemetry.clone(),
         pipeline,
         shared,
         routes: routes_tx,

@@ -42,6 +42,9 @@ pub struct Changes {
     pub sinks_added: Vec<String>,
     pub sinks_removed: Vec<String>,
     pub sinks_rebuilt: Vec<String>,
+    /// The redaction now applied: how many fields are dropped and hashed. The rules and
+    /// the hash key are read again at every reload.
+    pub redaction: String,
 }
 
 /// How long retired sinks may take to finish the batches in flight before being closed.
@@ -58,7 +61,14 @@ impl Running {
             )));
         }
         let redactor = build_redactor(&next.redaction).map_err(|e| ReloadError(e.to_string()))?;
-        let mut changes = Changes::default();
+        let mut changes = Changes {
+            redaction: format!(
+                "{} dropped, {} hashed",
+                next.redaction.drop.len(),
+                next.redaction.hash.len()
+            ),
+            ..Changes::default()
+        };
         let routes = self.prepare_routes(&next, &mut changes).await?;
         self.warn_restart_only(&next);
 
@@ -167,13 +177,14 @@ impl Running {
     }
 
     fn warn_restart_only(&self, next: &Config) {
-        let (old, new) = (&self.config.telemetry, &next.telemetry);
+        let (old, new) = (&self.telemetry_started, &next.telemetry);
         if old.listen != new.listen
             || old.log_format != new.log_format
             || old.log_level != new.log_level
         {
             tracing::warn!(
-                "the [telemetry] settings changed; they take effect at the next restart"
+                "the [telemetry] settings differ from those the daemon started with; they \
+                 take effect at the next restart"
             );
         }
     }

@@ -213,7 +213,13 @@ fn escape_value(out: &mut Vec<u8>, value: &str, delimiter: char) {
             '\n' => b"\\n",
             '\r' => b"\\r",
             '\t' => b"\\t",
-            c if c.is_control() || c == delimiter => b"",
+            // U+0085, U+2028 and U+2029 end lines for some readers.
+            c if c.is_control()
+                || c == delimiter
+                || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}') =>
+            {
+                b""
+            }
             _ => continue,
         };
         out.extend_from_slice(&value.as_bytes()[start..at]);

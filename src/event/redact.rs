@@ -95,7 +95,7 @@ impl Redactor {
         for (path, rule) in &self.rules {
             if let Some(value) = top.get_mut(&path[0]) {
                 if path.len() == 1 && *rule == Rule::Drop {
-                    top.remove(&path[0]);
+                    top.shift_remove(&path[0]);
                     changed = true;
                 } else {
                     changed |= self.apply(value, &path[1..], *rule);
@@ -127,7 +127,7 @@ impl Redactor {
                     .fold(false, |changed, v| self.apply(v, rest, rule) | changed)
             }
             Value::Object(map) if rest.is_empty() && rule == Rule::Drop => {
-                map.remove(segment).is_some()
+                map.shift_remove(segment).is_some()
             }
             Value::Object(map) => match map.get_mut(segment) {
                 Some(inner) => self.apply(inner, rest, rule),

@@ -91,3 +91,15 @@ fn bad_paths_missing_and_short_keys_are_refused() {
     assert_eq!(err, Some(RedactError::ShortKey(5)));
     assert!(Redactor::new(&["ip_address".into()], &[], None).is_ok());
 }
+
+#[test]
+fn the_order_of_the_remaining_fields_is_kept() {
+    let r = redactor(&["ip_address", "parameters.a"], &[]);
+    let text =
+        r#"{"event_id":1,"ip_address":"x","key":"k","parameters":{"a":1,"b":2,"c":3},"z":0}"#;
+    let raw = RawValue::from_string(text.to_owned()).unwrap();
+    assert_eq!(
+        r.redact(raw).get(),
+        r#"{"event_id":1,"key":"k","parameters":{"b":2,"c":3},"z":0}"#
+    );
+}

@@ -71,6 +71,13 @@ pub(super) fn validate_redaction(redaction: &RedactionConfig, problems: &mut Vec
             }
         }
     }
+    for path in &redaction.hash {
+        if redaction.drop.contains(path) {
+            problems.push(format!(
+                "redaction: {path:?} is listed in both drop and hash; keep it in one"
+            ));
+        }
+    }
     let sources = [
         redaction.hash_key_file.is_some(),
         redaction.hash_key_env.is_some(),

@@ -10,9 +10,9 @@ pub struct OutputConfig {
     /// `json` (default, the canonical event), `ecs`, `ocsf`, `cef` or `leef`.
     #[serde(default)]
     pub format: FormatName,
-    /// For `leef`: the character between attributes. A tab by default; any single
-    /// character except `=`, `|`, `\`, `-`, `:`, `.`, `'`, `_`, a letter, a digit or a
-    /// line break; `x09` or `0x09` style hex is accepted too.
+    /// For `leef`: the character between attributes. A tab by default; a space or any
+    /// printable ASCII character except `=`, `|`, `\`, `-`, `:`, `.`, `'`, `_`, a letter
+    /// or a digit; `x09` or `0x09` style hex is accepted too.
     #[serde(default)]
     pub leef_delimiter: Option<String>,
     /// Glob patterns over event keys (`*` matches any text, dots included; `?` one
@@ -76,12 +76,14 @@ pub fn parse_delimiter(text: &str) -> Result<char, String> {
             }
         }
     };
-    // `-:.'_` occur in the values of devTime, src and cat, which QRadar reads unescaped.
-    if delimiter.is_alphanumeric() || "=|\\\r\n-:.'_".contains(delimiter) {
+    // `-:.'_` occur in the values of devTime, src and cat, which QRadar reads unescaped;
+    // beyond ASCII, some readers take U+2028 and the like for line breaks.
+    let printable = delimiter == '\t' || delimiter == ' ' || delimiter.is_ascii_graphic();
+    if !printable || delimiter.is_alphanumeric() || "=|\\-:.'_".contains(delimiter) {
         return Err(format!(
             "{text:?} cannot separate LEEF attributes: use a tab (the default), ^, or another \
-             character that is not '=', '|', '\\', '-', ':', '.', \"'\", '_', a letter, a digit \
-             or a line break"
+             printable ASCII character that is not '=', '|', '\\', '-', ':', '.', \"'\", '_', \
+             a letter or a digit"
         ));
     }
     Ok(delimiter)
@@ -101,6 +103,10 @@ mod tests {
         assert!(parse_delimiter("ab").is_err());
         assert!(parse_delimiter("=").is_err());
         assert!(parse_delimiter(":").is_err() && parse_delimiter("x2D").is_err());
+        for bad in ["x00", "x7f", "\u{2028}", "\n", "é"] {
+            assert!(parse_delimiter(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_delimiter(" "), Ok(' '));
         assert!(
             parse_delimiter("x")
                 .unwrap_err()

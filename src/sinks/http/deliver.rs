@@ -237,11 +237,12 @@ fn operator_hint(reason: &str) -> Option<&'static str> {
     match reason {
         "unauthorized" => Some(
             "it refuses the credentials; fix [sinks.auth] or the secret it reads, then \
-             restart; the events wait and are retried",
+             reload (SIGHUP) or restart; the events wait and are retried",
         ),
-        "not_found" => {
-            Some("it does not know the URL; fix url, then restart; the events wait and are retried")
-        }
+        "not_found" => Some(
+            "it does not know the URL; fix url, then reload (SIGHUP) or restart; the \
+                 events wait and are retried",
+        ),
         _ => None,
     }
 }

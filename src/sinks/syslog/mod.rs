@@ -46,6 +46,9 @@ struct State {
     /// Whether a connection was ever opened, so that a new one counts as a reconnect.
     connected_before: bool,
     replay: Replay,
+    /// How often the receiver's host answered the last batch's datagrams with "port
+    /// unreachable" (nothing listens); best effort means they are not sent again.
+    refused: usize,
 }
 
 /// How one attempt at a batch ended, when it did not succeed.
@@ -115,6 +118,7 @@ impl SyslogSink {
                 lost: false,
                 connected_before: false,
                 replay: Replay::new(replay),
+                refused: 0,
             }),
         })
     }
@@ -174,8 +178,16 @@ impl SyslogSink {
             Connection::Datagram(socket) => {
                 while *sent < batch.frames.len() {
                     let frame = batch.frame(*sent);
-                    if let Err(source) = socket.send(frame).await {
-                        return Err(TransportError::Write { address, source }.into());
+                    match socket.send(frame).await {
+                        Ok(_) => {}
+                        // The host answered an earlier datagram with "port unreachable".
+                        // This one is tried once more; UDP being best effort, the batch
+                        // goes on either way instead of waiting for a listener.
+                        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                            state.refused += 1;
+                            let _ = socket.send(frame).await;
+                        }
+                        Err(source) => return Err(TransportError::Write { address, source }.into()),
                     }
                     *sent += 1;
                 }
@@ -264,9 +276,20 @@ impl Sink for SyslogSink {
             }
         }
         state.replay.remember(&batch);
+        let refused = std::mem::take(&mut state.refused);
         drop(state);
 
-        self.status.ok();
+        if refused > 0 {
+            let detail = format!(
+                "{} answered \"port unreachable\" {refused} times: nothing listens on that port, \
+                 and over UDP the datagrams are lost",
+                self.endpoint.address()
+            );
+            tracing::warn!(sink = %self.name, refusals = refused, "{detail}");
+            self.status.failed("connect", &detail);
+        } else {
+            self.status.ok();
+        }
         metrics::histogram!(names::SINK_SEND_DURATION, "sink" => self.name.clone())
             .record(started.elapsed().as_secs_f64());
         if let Some(first) = records.first() {

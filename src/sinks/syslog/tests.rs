@@ -180,3 +180,37 @@ async fn a_receiver_that_stops_reading_makes_the_write_time_out() {
         .unwrap_err();
     assert_eq!(error.label(), "timeout", "{error}");
 }
+
+#[tokio::test]
+async fn udp_to_a_port_nothing_listens_on_goes_on_and_says_so() {
+    // Regression: "port unreachable" made every later send fail, and the batch was
+    // retried for ever, holding up every sink's checkpoint.
+    let closed = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let address = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    let health = Health::default();
+    let config = match load_str(&format!(
+        "state_dir = \"/tmp\"\n[[sources]]\nname = \"s\"\nregion = \"app1\"\napi_token_env = \"T\"\n\
+         [[sinks]]\ntype = \"syslog\"\nname = \"siem\"\naddress = \"{address}\"\ntransport = \"udp\"\n"
+    ))
+    .unwrap()
+    .sinks
+    .remove(0)
+    {
+        SinkConfig::Syslog(syslog) => *syslog,
+        other => panic!("not syslog: {other:?}"),
+    };
+    let sink = SyslogSink::new(&config, util::Status::new("siem", health.clone())).unwrap();
+    for round in 0..3 {
+        let batch = events(round * 100..round * 100 + 100);
+        let sent = tokio::time::timeout(Duration::from_secs(10), send(&sink, &batch)).await;
+        assert!(sent.is_ok(), "the batch waited for a listener");
+    }
+    let report = health.report();
+    assert!(!report.sinks["siem"].ready);
+    assert!(
+        report.sinks["siem"].detail.contains("nothing listens"),
+        "{:?}",
+        report.sinks["siem"]
+    );
+}
