@@ -73,8 +73,15 @@ impl Dispatcher {
                 .iter()
                 .map(|route| self.deliver_to(route, &events, &encoded, hard));
             for result in join_all(sends).await {
-                for (sink, event, rejected) in result? {
-                    self.dead_letter(event, &sink, &rejected, hard).await?;
+                let refused = result?;
+                if let Some((sink, first, rejected)) = refused.first() {
+                    tracing::error!(source = %self.source, sink = %sink, events = refused.len(),
+                        first_event_id = first.id, reason = rejected.reason,
+                        detail = %rejected.detail,
+                        "a sink refused events for good; storing them as dead letters");
+                }
+                for (sink, event, rejected) in &refused {
+                    self.dead_letter(event, sink, rejected, hard).await?;
                 }
             }
         }
@@ -156,8 +163,8 @@ impl Dispatcher {
         rejected: &Rejected,
         hard: &CancellationToken,
     ) -> Result<(), Aborted> {
-        tracing::error!(source = %self.source, sink, event_id = event.id, reason = rejected.reason,
-            detail = %rejected.detail, "a sink refused an event for good; storing it as a dead letter");
+        tracing::debug!(source = %self.source, sink, event_id = event.id, reason = rejected.reason,
+            detail = %rejected.detail, "storing a dead letter");
         let store = &self.shared.dead_letters;
         retry(
             hard,

@@ -32,7 +32,7 @@ fn tools() -> PathBuf {
 
 /// Runs `tests/formats/check_<format>.py` on `files`; panics with its output unless it
 /// accepts every line. Returns the number of events it checked.
-fn check(format: &str, extra: &[&str], files: &[PathBuf]) -> u64 {
+pub fn check(format: &str, extra: &[&str], files: &[PathBuf]) -> u64 {
     let tools = tools();
     let script =
         Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/formats/check_{format}.py"));

@@ -68,7 +68,7 @@ fn rfc3164_messages_carry_the_header_fields_and_the_event() {
     let rsyslog = Rsyslog::start(Input::TcpNewline);
     let sim = Sim::start(&["--events", "300"]);
     let mut setup = Setup::new();
-    setup.extra_sink = sink_toml(&rsyslog, "format = \"rfc3164\"\n");
+    setup.extra_sink = sink_toml(&rsyslog, "standard = \"rfc3164\"\n");
     let daemon = setup.start(&sim);
     wait_for_checkpoint(&setup, sim.last_event_id());
 
@@ -302,4 +302,42 @@ fn check_reports_a_certificate_for_another_name_and_accepts_it_when_told_to() {
     assert_eq!(code, Some(0), "{said}");
     let (code, said) = run_check("");
     assert_eq!(code, Some(0), "{said}");
+}
+
+/// CEF over syslog, as ArcSight takes it: rsyslog receives each event once, its MSG is
+/// the CEF line, and the independent CEF checker accepts every line rsyslog stored.
+#[test]
+fn cef_over_syslog_reaches_rsyslog_as_one_valid_cef_line_per_event() {
+    let rsyslog = Rsyslog::start(Input::Tcp);
+    let sim = Sim::start(&["--events", "400", "--hostile-every", "9"]);
+    let mut setup = Setup::new();
+    setup.extra_sink = sink_toml(&rsyslog, "format = \"cef\"\n");
+    let _daemon = setup.start(&sim);
+    wait_for_checkpoint(&setup, sim.last_event_id());
+
+    let received = rsyslog.wait_for_messages(400);
+    let mut ids = Vec::new();
+    let mut lines = String::new();
+    for message in &received {
+        let msg = message.get("msg").trim_start();
+        assert!(msg.starts_with("CEF:0|Own|Own Audit Log|"), "{msg}");
+        let id = msg
+            .split(" externalId=")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|id| id.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("no externalId in {msg}"));
+        assert_eq!(
+            message.id(),
+            Some(id),
+            "the structured data and the CEF disagree"
+        );
+        ids.push(id);
+        lines.push_str(msg);
+        lines.push('\n');
+    }
+    assert_exactly_once_in_order(&ids, &sim.all_ids());
+    let file = setup.path("received.cef");
+    std::fs::write(&file, lines).unwrap();
+    crate::formats::check("cef", &[], &[file]);
 }
