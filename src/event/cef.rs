@@ -55,12 +55,8 @@ use std::io::Write;
 use std::net::IpAddr;
 
 use super::mapping::{Action, Class, classify};
-use super::{Event, Known, write_raw_compact};
+use super::{Event, Known, PRODUCT, VENDOR, write_raw_compact};
 
-/// The vendor in the CEF and LEEF headers.
-pub(super) const VENDOR: &str = "Own";
-/// The product in the CEF and LEEF headers.
-pub(super) const PRODUCT: &str = "Own Audit Log";
 /// The signature id (CEF) or event id (LEEF) of an event whose key is empty.
 pub(super) const NO_KEY: &str = "unknown";
 
@@ -179,21 +175,16 @@ fn into_text(bytes: Vec<u8>) -> String {
 }
 
 /// Every field that has no home of its own, as one compact JSON object, or `None` when
-/// there is none: the fields [`Known`] does not know, a `key` that is not a string, and a
+/// there is none: [`Known::other`] (a `key` that is not a string among them), and a
 /// `created_at` that could not be read or was not written in UTC.
 pub(super) fn other_fields(event: &Event, known: &Known) -> Option<String> {
-    let key = event
-        .fields
-        .raw("key")
-        .filter(|raw| event.key.is_empty() && !is_blank(raw) && !raw.starts_with('"'));
     let time_is_whole = |raw: &str| event.created_at_valid && is_utc_text(raw);
     let created_at = event
         .fields
         .raw("created_at")
-        .filter(|raw| !is_blank(raw) && !time_is_whole(raw));
-    let odd = [("key", key), ("created_at", created_at)];
-    let odd = odd.iter().filter_map(|(name, raw)| Some((*name, (*raw)?)));
-    let mut fields = known.other.iter().copied().chain(odd).peekable();
+        .filter(|raw| !is_blank(raw) && !time_is_whole(raw))
+        .map(|raw| ("created_at", raw));
+    let mut fields = known.other.iter().copied().chain(created_at).peekable();
     fields.peek()?;
 
     let mut json = vec![b'{'];

@@ -59,8 +59,7 @@ pub const ECS_VERSION: &str = "8.11.0";
 
 /// The vendor and product that recorded the events, shared with the `ocsf` format and
 /// the same as CEF's.
-pub(super) const VENDOR: &str = "Own";
-pub(super) const PRODUCT: &str = "Own Audit Log";
+use super::{PRODUCT, VENDOR};
 /// What the forwarder calls itself in the schemas' agent or logger fields.
 pub(super) const AGENT_TYPE: &str = "own-audit-forwarder";
 
@@ -191,7 +190,7 @@ impl Own<'_> {
 /// Appends the event as one ECS document (without a line break) to `out`.
 pub fn encode_ecs(event: &Event, out: &mut Vec<u8>) {
     let known = Known::read(event);
-    let other = other_fields(event, &known);
+    let other = &known.other;
     let class = classify(&event.key);
     let document = Document {
         timestamp: format_rfc3339(event.timestamp),
@@ -230,7 +229,7 @@ pub fn encode_ecs(event: &Event, out: &mut Vec<u8>) {
             ip_address: known.ip_unparsed.as_deref(),
             created_at_original: created_at_original(event),
             created_at_invalid: !event.created_at_valid,
-            fields: OtherFields(&other),
+            fields: OtherFields(other),
         },
     };
     // Every part is a string, a number or JSON Own sent, so writing cannot fail.
@@ -296,20 +295,6 @@ fn created_at_original(event: &Event) -> Option<Raw<'_>> {
     (!(event.created_at_valid && plain_utc)).then_some(Raw(raw))
 }
 
-/// The fields the schemas have no place for: [`Known::other`], and the key when Own
-/// sent one that is not a string (the event then carries an empty key).
-pub(super) fn other_fields<'a>(event: &'a Event, known: &Known<'a>) -> Vec<(&'a str, &'a str)> {
-    let odd_key = match event.fields.raw("key") {
-        Some(raw) if event.key.is_empty() && !matches!(raw, "null" | "\"\"") => Some(raw),
-        _ => None,
-    };
-    let odd_key = odd_key.map(|raw| ("key", raw));
-    odd_key
-        .into_iter()
-        .chain(known.other.iter().copied())
-        .collect()
-}
-
 /// A raw JSON value from Own, written as sent and on one line.
 ///
 /// Shared with the `ocsf` encoder. Own's text is valid JSON already; only whitespace
@@ -332,7 +317,7 @@ impl Serialize for Raw<'_> {
     }
 }
 
-/// The fields of [`other_fields`] as one JSON object, in Own's order, under Own's names.
+/// The fields of [`Known::other`] as one JSON object, in Own's order, under Own's names.
 pub(super) struct OtherFields<'k, 'a>(pub &'k [(&'a str, &'a str)]);
 
 impl OtherFields<'_, '_> {

@@ -28,8 +28,8 @@ pub struct Known<'a> {
     pub service_id: Option<String>,
     /// `parameters`, as raw JSON, when not null.
     pub parameters: Option<&'a str>,
-    /// Every other field (name, raw JSON) in Own's order, except `event_id`, `key` and
-    /// `created_at`, which the event carries already.
+    /// Every other field (name, raw JSON) in Own's order, except `event_id`,
+    /// `created_at` and a string `key`, which the event carries already.
     pub other: Vec<(&'a str, &'a str)>,
 }
 
@@ -38,7 +38,15 @@ impl<'a> Known<'a> {
         let mut known = Known::default();
         for (name, raw) in event.fields.iter() {
             let slot = match name {
-                "event_id" | "key" | "created_at" => continue,
+                "event_id" | "created_at" => continue,
+                // A string key is the event's own; any other (a number, an object) has
+                // no home in a schema and is kept apart, so that no encoder loses it.
+                "key" => {
+                    if event.key.is_empty() && !is_blank(raw) && !raw.starts_with('"') {
+                        known.other.push((name, raw));
+                    }
+                    continue;
+                }
                 "ip_address" => {
                     known.read_ip(raw);
                     continue;
@@ -145,6 +153,10 @@ mod tests {
         assert_eq!(k.other, [("user_id", r#"{"nested":true}"#)]);
         assert_eq!(k.parameters, None);
         assert_eq!(raw_as_text("\"a\\nb\""), "a\nb");
+        let odd_key = event(json!({"event_id": 1, "key": 7}));
+        assert_eq!(Known::read(&odd_key).other, [("key", "7")]);
+        let string_key = event(json!({"event_id": 1, "key": "user.login"}));
+        assert!(Known::read(&string_key).other.is_empty());
         assert_eq!(raw_as_text("[1, 2]"), "[1,2]");
     }
 }

@@ -59,11 +59,10 @@
 use std::io::Write;
 
 use super::cef::{
-    NO_KEY, PRODUCT, VENDOR, category, compact, is_plain_header_text, other_fields,
-    write_header_field,
+    NO_KEY, category, compact, is_plain_header_text, other_fields, write_header_field,
 };
 use super::mapping::classify;
-use super::{Event, Known};
+use super::{Event, Known, PRODUCT, VENDOR};
 
 /// The `SimpleDateFormat` pattern of `devTime`; `X` reads the `Z` of UTC.
 const DEV_TIME_FORMAT: &str = "yyyy-MM-dd'T'HH:mm:ss.SSSX";

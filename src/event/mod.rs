@@ -35,6 +35,11 @@ pub use ocsf::encode_ocsf;
 pub use redact::{RedactError, Redactor};
 pub use time::{format_rfc3339, parse_created_at};
 
+/// The vendor every schema encoder names as the source of the events.
+const VENDOR: &str = "Own";
+/// The product every schema encoder names.
+const PRODUCT: &str = "Own Audit Log";
+
 /// An output format: how an event becomes the bytes a sink sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {

@@ -48,9 +48,10 @@ use std::net::IpAddr;
 use serde::Serialize;
 use serde::Serializer;
 
-use super::ecs::{AGENT_TYPE, OtherFields, PRODUCT, Raw, VENDOR, other_fields};
+use super::ecs::{AGENT_TYPE, OtherFields, Raw};
 use super::mapping::{Action, Outcome, classify};
 use super::{Event, Known};
+use super::{PRODUCT, VENDOR};
 
 /// The OCSF version the output follows.
 pub const OCSF_VERSION: &str = "1.3.0";
@@ -212,11 +213,11 @@ enum Endpoint {
 /// Appends the event as one OCSF event (without a line break) to `out`.
 pub fn encode_ocsf(event: &Event, out: &mut Vec<u8>) {
     let known = Known::read(event);
-    let other = other_fields(event, &known);
+    let other = &known.other;
     let mapping = classify(&event.key);
     let (class, activity_id, activity_name, type_name) = activity(mapping.action);
     let (status_id, status) = status(mapping.outcome);
-    let mut unmapped = Unmapped::new(event, &known, &other);
+    let mut unmapped = Unmapped::new(event, &known, other);
     let key = unmapped.clip("key", &event.key);
 
     let mut document = Document {

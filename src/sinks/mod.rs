@@ -65,7 +65,8 @@ pub trait Sink: Send + Sync {
     async fn health(&self) -> Result<(), HealthError>;
 
     /// Delivers a batch. Resolves `Ok` once the destination holds every record except
-    /// the returned rejected ones; `Err(Aborted)` only when `stop` fired first.
+    /// the returned rejected ones; `Err(Aborted)` only when `stop` fired first. The
+    /// records of one call all come from the same source.
     async fn send(
         &self,
         records: &[Record<'_>],

@@ -28,6 +28,8 @@ import sys
 
 import pycef
 
+from checkers import check_files, is_control
+
 VENDOR = "Own"
 PRODUCT = "Own Audit Log"
 LABELS = {
@@ -275,27 +277,6 @@ def check_addresses(values):
     return problems
 
 
-def is_control(c):
-    return ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F
-
-
-def check_file(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    problems = []
-    for number, raw in enumerate(lines, 1):
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            problems.append(f"{path}:{number}: not UTF-8: {e}")
-            continue
-        problems += [f"{path}:{number}: {p}" for p in check_line(line)]
-    return len(lines), problems
-
-
 GOOD = (
     "CEF:0|Own|Own Audit Log|1.0|user.login \\| x\\\\y|User logged in|1|rt=1566656122000 "
     "externalId=42 act=user.login | x\\\\y cat=logon outcome=success suser=a\\=b c "
@@ -343,17 +324,7 @@ def main(argv):
     if not argv or any(a.startswith("-") for a in argv):
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
         return 2
-    total, problems = 0, []
-    for path in argv:
-        count, found = check_file(path)
-        total += count
-        problems += found
-    for problem in problems:
-        print(problem)
-    if problems:
-        return 1
-    print(f"{total} events ok")
-    return 0
+    return check_files(argv, check_line)
 
 
 if __name__ == "__main__":

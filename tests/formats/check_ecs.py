@@ -21,6 +21,8 @@ import os
 import re
 import sys
 
+from checkers import check_files, json_lines
+
 CUSTOM_ROOTS = ("own",)
 REQUIRED = ("@timestamp", "ecs.version", "event.kind")
 STRING_TYPES = {"keyword", "constant_keyword", "wildcard", "match_only_text", "text"}
@@ -173,27 +175,6 @@ def check_event(event, ecs):
     return problems + check_categorization(flat, fields)
 
 
-def check_files(paths, ecs):
-    count, problems = 0, 0
-    for path in paths:
-        with open(path, encoding="utf-8") as file:
-            for number, line in enumerate(file, 1):
-                if not line.strip():
-                    continue
-                count += 1
-                try:
-                    found = check_event(json.loads(line), ecs)
-                except json.JSONDecodeError as error:
-                    found = [f"not JSON: {error}"]
-                for problem in found:
-                    print(f"{path}:{number}: {problem}")
-                problems += len(found)
-    if problems:
-        return 1
-    print(f"{count} events ok")
-    return 0
-
-
 GOOD = {
     "@timestamp": "2019-08-24T14:15:22.000Z",
     "ecs": {"version": "8.11.0"},
@@ -255,7 +236,7 @@ def main(args):
     if not args or any(arg.startswith("-") for arg in args):
         print(__doc__.strip(), file=sys.stderr)
         return 2
-    return check_files(args, ecs)
+    return check_files(args, json_lines(lambda event: check_event(event, ecs)))
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -23,6 +23,8 @@ import json
 import re
 import sys
 
+from checkers import check_files, is_control
+
 VENDOR = "Own"
 PRODUCT = "Own Audit Log"
 KNOWN = {
@@ -265,27 +267,6 @@ def check_key(values, event_id):
     return []
 
 
-def is_control(c):
-    return ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F
-
-
-def check_file(path, want_delimiter):
-    with open(path, "rb") as f:
-        data = f.read()
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    problems = []
-    for number, raw in enumerate(lines, 1):
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            problems.append(f"{path}:{number}: not UTF-8: {e}")
-            continue
-        problems += [f"{path}:{number}: {p}" for p in check_line(line, want_delimiter)]
-    return len(lines), problems
-
-
 GOOD = (
     "LEEF:2.0|Own|Own Audit Log|1.0|user.login \\| x|^|devTime=2019-08-24T14:15:22.000Z"
     "^devTimeFormat=yyyy-MM-dd'T'HH:mm:ss.SSSX^cat=logon^sev=1^eventId=42"
@@ -348,17 +329,7 @@ def main(argv):
     if not argv or any(a.startswith("-") for a in argv):
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
         return 2
-    total, problems = 0, []
-    for path in argv:
-        count, found = check_file(path, want)
-        total += count
-        problems += found
-    for problem in problems:
-        print(problem)
-    if problems:
-        return 1
-    print(f"{total} events ok")
-    return 0
+    return check_files(argv, lambda line: check_line(line, want))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ import sys
 import jsonschema
 from ocsf_json_schema import OcsfJsonSchemaEmbedded, get_ocsf_schema, get_packaged_versions
 
+from checkers import check_files, json_lines
+
 VERSIONS = get_packaged_versions()
 
 
@@ -104,27 +106,6 @@ class Checker:
             if attribute in event and event[attribute] != want:
                 problems.append(f"{attribute}: {event[attribute]!r} is not {want!r}")
         return problems
-
-
-def check_files(paths, checker):
-    count, problems = 0, 0
-    for path in paths:
-        with open(path, encoding="utf-8") as file:
-            for number, line in enumerate(file, 1):
-                if not line.strip():
-                    continue
-                count += 1
-                try:
-                    found = checker.check(json.loads(line))
-                except json.JSONDecodeError as error:
-                    found = [f"not JSON: {error}"]
-                for problem in found:
-                    print(f"{path}:{number}: {problem}")
-                problems += len(found)
-    if problems:
-        return 1
-    print(f"{count} events ok")
-    return 0
 
 
 GOOD = {
@@ -223,7 +204,7 @@ def main(args):
     if not args or any(arg.startswith("-") for arg in args):
         print(__doc__.strip(), file=sys.stderr)
         return 2
-    return check_files(args, checker)
+    return check_files(args, json_lines(checker.check))
 
 
 if __name__ == "__main__":

@@ -148,20 +148,19 @@ impl KafkaSink {
         pending: &[usize],
         rejected: &mut Vec<Rejected>,
     ) -> Vec<usize> {
-        let topics: Vec<String> = pending
-            .iter()
-            .map(|&i| {
-                let origin = &records[i].event.origin;
-                topic_for(&self.topic, &origin.source, &origin.region)
-            })
-            .collect();
+        // A batch comes from one source, so every record goes to the same topic.
+        let Some(first) = pending.first() else {
+            return Vec::new();
+        };
+        let origin = &records[*first].event.origin;
+        let topic = topic_for(&self.topic, &origin.source, &origin.region);
         let ids: Vec<String> = pending
             .iter()
             .map(|&i| records[i].event.id.to_string())
             .collect();
         let deliveries = pending.iter().enumerate().map(|(n, &i)| {
             let record = &records[i];
-            let mut message = FutureRecord::to(&topics[n])
+            let mut message = FutureRecord::to(&topic)
                 .payload(record.payload)
                 .headers(headers(record, "json"));
             if self.key == KafkaKey::EventId {
